@@ -1,0 +1,30 @@
+import type { ReconnectPolicy } from './spec/index.ts'
+
+export const DEFAULT_RECONNECT: Readonly<ReconnectPolicy> = Object.freeze({
+  enabled: false,
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxAttempts: 10,
+  multiplier: 2,
+  jitter: 'full',
+})
+
+export function resolveReconnect(p?: Partial<ReconnectPolicy>): ReconnectPolicy {
+  return { ...DEFAULT_RECONNECT, ...(p ?? {}) }
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (1-based): exponential backoff capped at
+ * maxDelayMs, with full jitter (a uniform draw in [0, cap]) when asked. `random` is
+ * injected so the schedule is testable.
+ */
+export function backoffDelay(attempt: number, p: ReconnectPolicy, random: () => number = Math.random): number {
+  const exp = p.initialDelayMs * Math.pow(p.multiplier, Math.max(0, attempt - 1))
+  const cap = Math.min(p.maxDelayMs, exp)
+  return Math.round(p.jitter === 'full' ? random() * cap : cap)
+}
+
+/** Whether another attempt is allowed after `attempt` attempts have failed. */
+export function mayRetry(attempt: number, p: ReconnectPolicy): boolean {
+  return p.enabled && (p.maxAttempts === 0 || attempt <= p.maxAttempts)
+}

@@ -1,0 +1,25 @@
+import type { ErrorInfo } from './index.ts'
+
+export const CORE_ERRORS = {
+  WT_INTERNAL: { summary: 'An unexpected internal error; please report it with the recording.', exit: 1 },
+  WT_USAGE: { summary: 'The command line or command parameters are invalid (unknown option, missing value).', exit: 2 },
+  WT_URL_INVALID: { summary: 'The URL cannot be parsed.', exit: 2 },
+  WT_SCHEME_UNSUPPORTED: { summary: 'The URL scheme does not fit the transport (ws/wss for WebSocket, http/https otherwise).', exit: 2 },
+  WT_OPTION_INVALID: { summary: 'An option has a value out of range or of the wrong kind.', exit: 2 },
+  WT_FILE_UNREADABLE: { summary: 'A file named in the options (CA, certificate, key, payload) cannot be read.', exit: 2 },
+  WT_TLS_CONFIG: { summary: 'The TLS options are unusable (malformed PEM/PFX, wrong passphrase, key does not match).', exit: 2 },
+  WT_DNS_FAILED: { summary: 'The host name could not be resolved.', exit: 1 },
+  WT_TCP_REFUSED: { summary: 'The TCP connection was refused: nothing listens on that port.', exit: 1 },
+  WT_TCP_UNREACHABLE: { summary: 'The host or network is unreachable.', exit: 1 },
+  WT_CONNECT_TIMEOUT: { summary: 'Establishing the connection (DNS, TCP, proxy, TLS, handshake) took longer than connectTimeoutMs.', exit: 1 },
+  WT_CONNECTION_RESET: { summary: 'The peer or an intermediary reset the TCP connection.', exit: 1 },
+  WT_CONNECTION_CLOSED: { summary: 'The connection closed before the exchange completed.', exit: 1 },
+  WT_TLS_UNTRUSTED: { summary: 'The server certificate is not trusted (unknown issuer, self-signed, expired).', exit: 3 },
+  WT_TLS_HOSTNAME: { summary: 'The server certificate does not match the host name.', exit: 3 },
+  WT_TLS_HANDSHAKE: { summary: 'The TLS handshake failed (protocol or cipher mismatch, alert from the peer).', exit: 3 },
+  WT_TLS_INTERCEPTED: { summary: 'The certificate chain shows a TLS-intercepting proxy (diagnosis).', exit: 3 },
+  WT_HALF_OPEN: { summary: 'No pong arrived within the heartbeat timeout: the connection is half-open.', exit: 1 },
+  WT_IDLE_CUT: { summary: 'The connection was cut after a period of silence (diagnosis).', exit: 1 },
+  WT_ABORTED: { summary: 'The user stopped the connection.', exit: 130 },
+  WT_LIMIT_INSPECTOR_BACKLOG: { summary: 'The wire inspector fell more than maxInspectorBacklog frames behind.', exit: 1 },
+} as const satisfies Record<string, ErrorInfo>

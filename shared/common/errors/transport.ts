@@ -1,0 +1,27 @@
+import type { ErrorInfo } from './index.ts'
+
+export const TRANSPORT_ERRORS = {
+  WT_HANDSHAKE_STATUS: { summary: 'The server answered the WebSocket upgrade with a status other than 101.', exit: 6 },
+  WT_HANDSHAKE_INVALID: { summary: 'The handshake response is malformed (bad Sec-WebSocket-Accept, not HTTP, missing headers).', exit: 6 },
+  WT_UPGRADE_STRIPPED: { summary: 'An intermediary removed the Upgrade: a 200 or 426 came back instead of 101 (diagnosis).', exit: 6 },
+  WT_WS_PROTOCOL: { summary: 'The server sent a frame that breaks RFC 6455 (bad opcode, RSV bits, masking, control frame rules).', exit: 1 },
+  WT_WS_INVALID_UTF8: { summary: 'A text message or close reason was not valid UTF-8 (close code 1007).', exit: 1 },
+  WT_WS_MAX_PAYLOAD: { summary: 'A message exceeded maxMessageBytes (close code 1009).', exit: 1 },
+  WT_WS_ABNORMAL_CLOSE: { summary: 'The connection dropped without a close frame (close code 1006).', exit: 1 },
+  WT_WS_CLOSED_BY_SERVER: { summary: 'The server closed with a code other than 1000/1001.', exit: 1 },
+  WT_HTTP_STATUS: { summary: 'The response status is not what the transport needs (SSE needs 200).', exit: 6 },
+  WT_HTTP_HEADERS_TOO_LARGE: { summary: 'The response head exceeded maxHeaderBytes.', exit: 1 },
+  WT_HTTP_PROTOCOL: { summary: 'The response is not valid HTTP.', exit: 1 },
+  WT_SSE_CONTENT_TYPE: { summary: 'The response Content-Type is not text/event-stream.', exit: 6 },
+  WT_SSE_NO_CONTENT: { summary: 'The server answered 204: it asks the client to stop reconnecting.', exit: 6 },
+  WT_SSE_LINE_TOO_LONG: { summary: 'An SSE line exceeded maxSseLineBytes without a line end.', exit: 1 },
+  WT_SSE_EVENT_TOO_LARGE: { summary: 'An SSE event exceeded maxSseEventBytes.', exit: 1 },
+  WT_SSE_HEARTBEAT_MISSED: { summary: 'No byte arrived within the expected heartbeat interval.', exit: 1 },
+  WT_POLL_TIMEOUT: { summary: 'A long-poll request got no response within the client timeout.', exit: 1 },
+  WT_POLL_CURSOR: { summary: 'The cursor could not be read from the response (JSON path or header missing).', exit: 1 },
+  WT_H2_ALPN: { summary: 'The server (or an intercepting proxy) did not negotiate h2 by ALPN.', exit: 6 },
+  WT_H2_GOAWAY: { summary: 'The server sent GOAWAY with an error code.', exit: 1 },
+  WT_H2_STREAM_RESET: { summary: 'A stream was reset (RST_STREAM) with an error code.', exit: 1 },
+  WT_H2_TIMEOUT: { summary: 'An HTTP/2 wait (settings, headers, data) exceeded its timeout; the detail says which.', exit: 1 },
+  WT_H2_PROTOCOL: { summary: 'The HTTP/2 session failed with a protocol error.', exit: 1 },
+} as const satisfies Record<string, ErrorInfo>

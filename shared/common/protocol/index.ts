@@ -1,0 +1,5 @@
+/** The host API: commands, wire messages, the HostClient interface and param validators. */
+export * from './commands.ts'
+export * from './wire.ts'
+export * from './client.ts'
+export * from './validate.ts'

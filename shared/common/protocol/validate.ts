@@ -1,0 +1,224 @@
+/**
+ * Runtime validation of command params: everything that crosses IPC or the web socket is
+ * checked here before the host acts on it. Bad params fail with WT_USAGE naming the field.
+ * The engine validates the connection spec itself in depth (shared/node/engine/validate.ts);
+ * here we check its shape so nothing odd (functions, huge strings, prototypes) gets through.
+ */
+import { TRANSPORTS, type ConnectionSpec, type SendItem } from '../spec/index.ts'
+import { COMMANDS, type CommandName, type ParamsOf, type SavedTarget } from './commands.ts'
+
+export class ParamError extends Error {
+  readonly code = 'WT_USAGE'
+  constructor(message: string) {
+    super(message)
+    this.name = 'ParamError'
+  }
+}
+
+/** Bounds on what a command may carry. */
+export const PARAM_LIMITS = {
+  /** Longest string anywhere in params (a payload to send can be this long). */
+  maxString: 64 * 1024 * 1024,
+  maxIdLength: 200,
+  maxNameLength: 200,
+  maxDepth: 12,
+  maxKeys: 10_000,
+  /** Most events one `events.range` call returns. */
+  maxRange: 5_000,
+} as const
+
+function fail(path: string, what: string): never {
+  throw new ParamError(`${path}: ${what}`)
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const proto = Object.getPrototypeOf(v) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/** Plain JSON data only (no functions, class instances, cycles), bounded depth and size. */
+export function checkJson(v: unknown, path: string, depth = 0, budget = { keys: 0 }): void {
+  if (depth > PARAM_LIMITS.maxDepth) fail(path, `nested deeper than ${PARAM_LIMITS.maxDepth} levels`)
+  if (v === null || typeof v === 'boolean') return
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) fail(path, 'must be a finite number')
+    return
+  }
+  if (typeof v === 'string') {
+    if (v.length > PARAM_LIMITS.maxString) fail(path, `string longer than ${PARAM_LIMITS.maxString} characters`)
+    return
+  }
+  if (Array.isArray(v)) {
+    budget.keys += v.length
+    if (budget.keys > PARAM_LIMITS.maxKeys) fail(path, `more than ${PARAM_LIMITS.maxKeys} values`)
+    v.forEach((x, i) => checkJson(x, `${path}[${i}]`, depth + 1, budget))
+    return
+  }
+  if (isPlainObject(v)) {
+    const keys = Object.keys(v)
+    budget.keys += keys.length
+    if (budget.keys > PARAM_LIMITS.maxKeys) fail(path, `more than ${PARAM_LIMITS.maxKeys} values`)
+    for (const k of keys) {
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') fail(`${path}.${k}`, 'reserved key')
+      checkJson(v[k], `${path}.${k}`, depth + 1, budget)
+    }
+    return
+  }
+  fail(path, `must be plain JSON data, got ${typeof v}`)
+}
+
+function obj(v: unknown, path: string): Record<string, unknown> {
+  if (v === undefined) return {}
+  if (!isPlainObject(v)) fail(path, 'must be an object')
+  return v
+}
+
+function str(v: unknown, path: string, max: number = PARAM_LIMITS.maxIdLength): string {
+  if (typeof v !== 'string' || v.length === 0) fail(path, 'must be a non-empty string')
+  if (v.length > max) fail(path, `longer than ${max} characters`)
+  return v
+}
+
+function int(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
+  return v
+}
+
+function optional<T>(v: unknown, f: (v: unknown) => T): T | undefined {
+  return v === undefined ? undefined : f(v)
+}
+
+function noExtra(o: Record<string, unknown>, allowed: string[], path: string): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${path}.${k}`, `unknown parameter (expected ${allowed.join(', ') || 'none'})`)
+}
+
+export function checkSpec(v: unknown, path = 'spec'): ConnectionSpec {
+  const o = obj(v, path)
+  checkJson(o, path)
+  str(o.url, `${path}.url`, 8192)
+  if (!TRANSPORTS.includes(o.transport as never)) fail(`${path}.transport`, `must be one of ${TRANSPORTS.join(', ')}`)
+  if (o.headers !== undefined) {
+    if (!Array.isArray(o.headers)) fail(`${path}.headers`, 'must be a list of [name, value] pairs')
+    o.headers.forEach((h, i) => {
+      if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') {
+        fail(`${path}.headers[${i}]`, 'must be a [name, value] pair of strings')
+      }
+    })
+  }
+  if (o.name !== undefined) str(o.name, `${path}.name`, PARAM_LIMITS.maxNameLength)
+  if (o.id !== undefined) str(o.id, `${path}.id`)
+  return o as unknown as ConnectionSpec
+}
+
+const CLOSE_RANGE: [number, number] = [1000, 4999]
+
+export function checkSendItem(v: unknown, path = 'item'): SendItem {
+  const o = obj(v, path)
+  checkJson(o, path)
+  switch (o.kind) {
+    case 'text':
+    case 'json':
+      if (typeof o.text !== 'string') fail(`${path}.text`, 'must be a string')
+      if (o.kind === 'json') {
+        try {
+          JSON.parse(o.text)
+        } catch (e) {
+          fail(`${path}.text`, `is not valid JSON (${(e as Error).message})`)
+        }
+      }
+      break
+    case 'binary':
+      if (typeof o.base64 !== 'string' || !/^[A-Za-z0-9+/=_\s-]*$/.test(o.base64)) fail(`${path}.base64`, 'must be base64 text')
+      break
+    case 'ping':
+    case 'pong':
+      if (o.text !== undefined && typeof o.text !== 'string') fail(`${path}.text`, 'must be a string')
+      if (typeof o.text === 'string' && o.text.length > 125) fail(`${path}.text`, 'a control frame payload is at most 125 bytes')
+      break
+    case 'close':
+      optional(o.code, (c) => int(c, `${path}.code`, ...CLOSE_RANGE))
+      if (o.reason !== undefined && (typeof o.reason !== 'string' || o.reason.length > 123)) fail(`${path}.reason`, 'must be a string of at most 123 bytes')
+      break
+    default:
+      fail(`${path}.kind`, 'must be one of text, json, binary, ping, pong, close')
+  }
+  return o as unknown as SendItem
+}
+
+function checkTarget(v: unknown, path: string): SavedTarget {
+  const o = obj(v, path)
+  noExtra(o, ['name', 'spec', 'description', 'demo'], path)
+  str(o.name, `${path}.name`, PARAM_LIMITS.maxNameLength)
+  checkSpec(o.spec, `${path}.spec`)
+  if (o.description !== undefined && typeof o.description !== 'string') fail(`${path}.description`, 'must be a string')
+  return o as unknown as SavedTarget
+}
+
+type Checker = (p: Record<string, unknown>) => void
+
+const CHECKS: { [K in CommandName]: Checker } = {
+  'host.info': (p) => noExtra(p, [], 'params'),
+  'session.open': (p) => {
+    noExtra(p, ['spec', 'record'], 'params')
+    checkSpec(p.spec)
+    if (p.record !== undefined && typeof p.record !== 'boolean') fail('params.record', 'must be true or false')
+  },
+  'session.send': (p) => {
+    noExtra(p, ['id', 'item'], 'params')
+    str(p.id, 'params.id')
+    checkSendItem(p.item)
+  },
+  'session.close': (p) => {
+    noExtra(p, ['id', 'code', 'reason'], 'params')
+    str(p.id, 'params.id')
+    optional(p.code, (c) => int(c, 'params.code', ...CLOSE_RANGE))
+    if (p.reason !== undefined && (typeof p.reason !== 'string' || p.reason.length > 123)) fail('params.reason', 'must be a string of at most 123 bytes')
+  },
+  'session.stop': (p) => {
+    noExtra(p, ['id'], 'params')
+    str(p.id, 'params.id')
+  },
+  'session.remove': (p) => {
+    noExtra(p, ['id'], 'params')
+    str(p.id, 'params.id')
+  },
+  'session.list': (p) => noExtra(p, [], 'params'),
+  'events.range': (p) => {
+    noExtra(p, ['id', 'fromSeq', 'count'], 'params')
+    str(p.id, 'params.id')
+    int(p.fromSeq, 'params.fromSeq', 0, Number.MAX_SAFE_INTEGER)
+    int(p.count, 'params.count', 0, PARAM_LIMITS.maxRange)
+  },
+  'event.get': (p) => {
+    noExtra(p, ['id', 'seq'], 'params')
+    str(p.id, 'params.id')
+    int(p.seq, 'params.seq', 0, Number.MAX_SAFE_INTEGER)
+  },
+  'targets.list': (p) => noExtra(p, [], 'params'),
+  'targets.save': (p) => {
+    noExtra(p, ['target'], 'params')
+    checkTarget(p.target, 'params.target')
+  },
+  'targets.delete': (p) => {
+    noExtra(p, ['name'], 'params')
+    str(p.name, 'params.name', PARAM_LIMITS.maxNameLength)
+  },
+  'recording.list': (p) => noExtra(p, [], 'params'),
+  'demo.start': (p) => noExtra(p, [], 'params'),
+  'demo.status': (p) => noExtra(p, [], 'params'),
+}
+
+export function isCommandName(cmd: unknown): cmd is CommandName {
+  return typeof cmd === 'string' && (COMMANDS as readonly string[]).includes(cmd)
+}
+
+/** Checks a command and its params; throws ParamError (code WT_USAGE) naming what was wrong. */
+export function validateCommand<K extends CommandName>(cmd: K, params: unknown): ParamsOf<K>
+export function validateCommand(cmd: unknown, params: unknown): unknown
+export function validateCommand(cmd: unknown, params: unknown): unknown {
+  if (!isCommandName(cmd)) fail('cmd', `unknown command ${JSON.stringify(String(cmd).slice(0, 80))}`)
+  const p = obj(params, 'params')
+  CHECKS[cmd](p)
+  return p
+}

@@ -1,0 +1,90 @@
+/**
+ * Secrets never land in a recording unredacted unless the user asks. These helpers are the
+ * one place that decides what a secret is for live recording; export-time redaction with
+ * user rules builds on them.
+ */
+import type { HeaderPairs } from './events/base.ts'
+import type { ConnectionSpec } from './spec/index.ts'
+
+export const REDACTED = '[redacted]'
+
+export const SECRET_HEADERS: ReadonlySet<string> = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token',
+  'x-access-token', 'x-csrf-token', 'x-xsrf-token', 'sec-websocket-key-secret',
+])
+
+/** Query parameters that commonly carry tokens. */
+export const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set([
+  'token', 'access_token', 'id_token', 'refresh_token', 'api_key', 'apikey', 'key', 'auth', 'password', 'secret',
+  'client_secret', 'signature', 'sig', 'x-amz-signature', 'x-amz-security-token', 'jwt', 'session', 'sessionid',
+])
+
+/** Keeps the scheme of an Authorization value ("Bearer [redacted]") so the recording still says what was used. */
+export function redactHeaderValue(name: string, value: string): string {
+  const lower = name.toLowerCase()
+  if (!SECRET_HEADERS.has(lower)) return value
+  if (lower === 'authorization' || lower === 'proxy-authorization') {
+    const sp = value.indexOf(' ')
+    return sp > 0 ? `${value.slice(0, sp)} ${REDACTED}` : REDACTED
+  }
+  return REDACTED
+}
+
+export function redactHeaders(headers: HeaderPairs): HeaderPairs {
+  let changed = false
+  const out: HeaderPairs = headers.map(([k, v]) => {
+    const r = redactHeaderValue(k, v)
+    if (r !== v) changed = true
+    return [k, r]
+  })
+  return changed ? out : headers
+}
+
+/** Removes user:password and token query parameters from a URL string; leaves unparsable text alone. */
+export function redactUrl(url: string): string {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return url
+  }
+  let changed = false
+  if (u.username || u.password) {
+    u.username = u.username ? REDACTED : ''
+    u.password = u.password ? REDACTED : ''
+    changed = true
+  }
+  for (const key of [...u.searchParams.keys()]) {
+    if (SECRET_QUERY_PARAMS.has(key.toLowerCase())) {
+      u.searchParams.set(key, REDACTED)
+      changed = true
+    }
+  }
+  return changed ? u.toString() : url
+}
+
+/** The spec as written to a recording header. */
+export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
+  if (spec.keepSecrets) return spec
+  const out: ConnectionSpec = { ...spec, url: redactUrl(spec.url) }
+  if (spec.headers) out.headers = redactHeaders(spec.headers)
+  if (spec.tls) {
+    const t = { ...spec.tls }
+    if (t.key) t.key = REDACTED
+    if (t.pfx) t.pfx = REDACTED
+    if (t.passphrase) t.passphrase = REDACTED
+    // CA certificates are public; keep only their count and file names to keep headers small.
+    if (t.ca) t.ca = t.ca.map(() => '[pem]')
+    if (t.cert) t.cert = '[pem]'
+    out.tls = t
+  }
+  const n = spec.network
+  if (n) {
+    if (n.mode === 'manual' && n.proxy.auth) {
+      out.network = { ...n, proxy: { ...n.proxy, auth: { ...n.proxy.auth, password: REDACTED } } }
+    } else if ((n.mode === 'pac' || n.mode === 'env') && n.auth) {
+      out.network = { ...n, auth: { ...n.auth, password: REDACTED } }
+    }
+  }
+  return out
+}

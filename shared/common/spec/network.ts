@@ -1,0 +1,35 @@
+/** How a connection reaches its target. */
+export type ProxyKind = 'http' | 'https' | 'socks4' | 'socks4a' | 'socks5' | 'socks5h'
+
+export interface ProxyAuth {
+  username: string
+  password: string
+  /** Schemes we may use, in preference order (default: whatever the proxy offers that we support). */
+  schemes?: Array<'basic' | 'digest' | 'ntlm'>
+  /** NTLM domain and workstation. */
+  domain?: string
+  workstation?: string
+}
+
+export interface ProxyServer {
+  kind: ProxyKind
+  host: string
+  port: number
+  auth?: ProxyAuth
+}
+
+export type NetworkProfile =
+  | { mode: 'direct'; name?: string }
+  | {
+      mode: 'manual'
+      name?: string
+      proxy: ProxyServer
+      /** For ws:// and http:// through an HTTP proxy: CONNECT tunnel (default) or absolute-URI forwarding. */
+      httpMode?: 'connect' | 'forward'
+      noProxy?: string
+      /** TLS to an HTTPS proxy, apart from TLS to the origin. */
+      proxyTls?: { ca?: string[]; insecure?: boolean; servername?: string }
+    }
+  | { mode: 'pac'; name?: string; pacUrl?: string; pacScript?: string; pacFile?: string; timeoutMs?: number; auth?: ProxyAuth }
+  | { mode: 'env'; name?: string; env?: Record<string, string>; auth?: ProxyAuth }
+  | { mode: 'system'; name?: string; /** Filled in by the desktop host from session.resolveProxy. */ resolved?: string }

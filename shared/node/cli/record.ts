@@ -1,0 +1,376 @@
+/** `wiretrace record <url>`: open one connection, record it, print a live summary on stderr. */
+import fs from 'node:fs'
+import type { ConnectionSpec, NetworkProfile, SendItem, Transport } from '../../common/spec/index.ts'
+import type { WiretraceEvent } from '../../common/events/index.ts'
+import { TRANSPORTS } from '../../common/spec/index.ts'
+import { WiretraceError, EXIT } from '../../common/errors/index.ts'
+import { parseProxyUrl } from '../../common/proxy-url.ts'
+import { formatBytes } from '../../common/bytes.ts'
+import { Engine } from '../engine/engine.ts'
+import { inferTransport } from '../engine/validate.ts'
+import { parseArgs, helpText, type OptionDef } from './args.ts'
+
+export const RECORD_OPTIONS: Record<string, OptionDef> = {
+  out: { type: 'string', short: 'o', arg: 'FILE', help: 'recording file ("-" = NDJSON on stdout); default wiretrace-<time>.jsonl' },
+  transport: { type: 'string', short: 't', arg: 'ws|sse|poll|h2|stream', help: 'transport (ws:// and wss:// imply ws; http(s):// defaults to sse)' },
+  header: { type: 'string', short: 'H', arg: '"K: V"', multiple: true, help: 'request header' },
+  subprotocol: { type: 'string', arg: 'P', multiple: true, help: 'WebSocket subprotocol to offer' },
+  origin: { type: 'string', arg: 'URL', help: 'Origin header for the WebSocket handshake' },
+  send: { type: 'string', arg: 'TEXT', multiple: true, help: 'text message sent after open, in order' },
+  'send-json': { type: 'string', arg: 'JSON', multiple: true, help: 'JSON message sent after open (validated)' },
+  'send-hex': { type: 'string', arg: 'HEX', multiple: true, help: 'binary message from hex' },
+  'send-base64': { type: 'string', arg: 'B64', multiple: true, help: 'binary message from base64' },
+  'send-file': { type: 'string', arg: 'FILE', multiple: true, help: 'send a file\'s bytes (text if valid UTF-8, else binary)' },
+  'ping-interval': { type: 'number', arg: 'MS', help: 'send a ping every MS' },
+  'pong-timeout': { type: 'number', arg: 'MS', help: 'declare the connection half-open after MS without a pong (default 2x interval)' },
+  deflate: { type: 'boolean', help: 'offer permessage-deflate (default on; --no-deflate turns it off)' },
+  'max-payload': { type: 'number', arg: 'BYTES', help: 'largest message accepted (default 100 MiB)' },
+  frames: { type: 'boolean', help: 'record every wire frame, not only fragments' },
+  ca: { type: 'string', arg: 'FILE', multiple: true, help: 'extra CA certificate (PEM) to trust' },
+  insecure: { type: 'boolean', short: 'k', help: 'accept any server certificate (recorded as a warning)' },
+  cert: { type: 'string', arg: 'FILE', help: 'client certificate (PEM) or PKCS#12 (.p12/.pfx)' },
+  key: { type: 'string', arg: 'FILE', help: 'client private key (PEM)' },
+  passphrase: { type: 'string', arg: 'TEXT', help: 'passphrase for the key or PFX' },
+  servername: { type: 'string', arg: 'NAME', help: 'TLS SNI server name' },
+  duration: { type: 'number', arg: 'S', help: 'stop cleanly after S seconds' },
+  'max-messages': { type: 'number', short: 'n', arg: 'N', help: 'stop cleanly after N received messages or events' },
+  reconnect: { type: 'boolean', help: 'reconnect with exponential backoff and full jitter (WebSocket default off, SSE default on)' },
+  'reconnect-max': { type: 'number', arg: 'N', help: 'reconnect attempts at most (default 10; 0 = unlimited)' },
+  'reconnect-delay': { type: 'number', arg: 'MS', help: 'first reconnect delay (default 500)' },
+  'reconnect-max-delay': { type: 'number', arg: 'MS', help: 'backoff cap (default 30000)' },
+  'stats-interval': { type: 'number', arg: 'MS', help: 'stats sample interval (default 1000; 0 = off)' },
+  flood: { type: 'string', arg: 'N:SIZE', help: 'after open, send N messages of SIZE bytes as fast as allowed' },
+  'flood-mode': { type: 'string', arg: 'respect|ignore', help: 'honour bufferedAmount (default) or ignore it' },
+  method: { type: 'string', short: 'X', arg: 'METHOD', help: 'HTTP method (SSE, poll, h2, stream)' },
+  body: { type: 'string', short: 'd', arg: 'TEXT', help: 'request body (SSE, poll, h2, stream)' },
+  'body-file': { type: 'string', arg: 'FILE', help: 'request body from a file' },
+  'last-event-id': { type: 'string', arg: 'ID', help: 'SSE: Last-Event-ID for the first request' },
+  retry: { type: 'number', arg: 'MS', help: 'SSE: reconnection time when the server sets none (default 3000)' },
+  'heartbeat-expect': { type: 'number', arg: 'MS', help: 'SSE: warn when no byte arrives within MS' },
+  'cursor-json': { type: 'string', arg: 'PATH', help: 'poll: take the next cursor from this JSON path of the body' },
+  'cursor-header': { type: 'string', arg: 'NAME', help: 'poll: take the next cursor from this response header' },
+  'cursor-query': { type: 'string', arg: 'NAME', help: 'poll: send the cursor as this query parameter' },
+  'cursor-to-header': { type: 'string', arg: 'NAME', help: 'poll: send the cursor as this request header' },
+  'poll-timeout': { type: 'number', arg: 'MS', help: 'poll: client timeout per request (default 60000)' },
+  'poll-delay': { type: 'number', arg: 'MS', help: 'poll: delay between polls (default 0)' },
+  'max-cycles': { type: 'number', arg: 'N', help: 'poll: stop after N cycles' },
+  concurrency: { type: 'number', arg: 'N', help: 'h2: concurrent copies of the request' },
+  path: { type: 'string', arg: 'PATH', multiple: true, help: 'h2: another path requested on the same session' },
+  window: { type: 'number', arg: 'BYTES', help: 'h2: stream and session window size' },
+  'prior-knowledge': { type: 'boolean', help: 'h2: h2c with prior knowledge for http:// URLs' },
+  'h2-ping': { type: 'number', arg: 'MS', help: 'h2: PING interval for RTT' },
+  lines: { type: 'boolean', help: 'stream: split the body into lines (NDJSON)' },
+  proxy: { type: 'string', arg: 'URL', help: 'proxy: http://, https://, socks4://, socks4a://, socks5://, socks5h:// (user:pass@ allowed)' },
+  pac: { type: 'string', arg: 'FILE|URL', help: 'choose the proxy with a PAC file' },
+  'proxy-env': { type: 'boolean', help: 'use HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, ws_proxy, wss_proxy' },
+  'proxy-ca': { type: 'string', arg: 'FILE', multiple: true, help: 'CA to trust for TLS to an HTTPS proxy' },
+  'proxy-insecure': { type: 'boolean', help: 'accept any certificate from an HTTPS proxy' },
+  'no-proxy': { type: 'string', arg: 'LIST', help: 'hosts that bypass the proxy (comma-separated)' },
+  'proxy-mode': { type: 'string', arg: 'connect|forward', help: 'plain ws:// and http:// through an HTTP proxy: CONNECT tunnel (default) or absolute-URI forwarding' },
+  'keep-secrets': { type: 'boolean', help: 'keep Authorization headers and passwords unredacted in the recording' },
+  quiet: { type: 'boolean', short: 'q', help: 'no live summary on stderr' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+}
+
+export const RECORD_HELP = helpText(
+  'wiretrace record <url> [options]',
+  'Open a WebSocket, SSE, long-poll, HTTP/2 or streamed HTTP connection, directly or through a proxy, and record\n' +
+    'everything that happens on it. Exit status: 0 clean, 1 connection, 2 usage, 3 TLS, 4 proxy, 5 recording, 6 handshake.',
+  RECORD_OPTIONS,
+)
+
+function readFileOption(name: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file)
+  } catch (e) {
+    throw new WiretraceError('WT_FILE_UNREADABLE', `cannot read --${name} ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file })
+  }
+}
+
+function readPem(name: string, file: string): string {
+  const text = readFileOption(name, file).toString('utf8')
+  if (!text.includes('-----BEGIN')) throw new WiretraceError('WT_TLS_CONFIG', `--${name} ${file} is not a PEM file (no -----BEGIN line)`, { file })
+  return text
+}
+
+/** Builds the ConnectionSpec from parsed options. Exported for tests. */
+export function specFromArgs(url: string, v: Record<string, unknown>): ConnectionSpec {
+  const transportOpt = v.transport as string | undefined
+  if (transportOpt && !(TRANSPORTS as readonly string[]).includes(transportOpt)) {
+    throw new WiretraceError('WT_USAGE', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transportOpt}"`)
+  }
+  const transport = (transportOpt as Transport | undefined) ?? inferTransport(url)
+  const spec: ConnectionSpec = { url, transport }
+  const headers: Array<[string, string]> = []
+  for (const h of (v.header as string[] | undefined) ?? []) {
+    const c = h.indexOf(':')
+    if (c <= 0) throw new WiretraceError('WT_USAGE', `--header needs "Name: value", got "${h}"`)
+    headers.push([h.slice(0, c).trim(), h.slice(c + 1).trim()])
+  }
+  if (headers.length) spec.headers = headers
+  if (transport === 'ws') {
+    spec.ws = {}
+    if (v.subprotocol) spec.ws.subprotocols = v.subprotocol as string[]
+    if (v.origin) spec.ws.origin = v.origin as string
+    if (v.deflate === false) spec.ws.deflate = false
+    if (v['max-payload'] !== undefined) spec.ws.maxPayload = v['max-payload'] as number
+    if (v.frames) spec.ws.captureFrames = true
+  }
+  const send: SendItem[] = []
+  for (const t of (v.send as string[] | undefined) ?? []) send.push({ kind: 'text', text: t })
+  for (const t of (v['send-json'] as string[] | undefined) ?? []) {
+    try {
+      JSON.parse(t)
+    } catch (e) {
+      throw new WiretraceError('WT_USAGE', `--send-json is not valid JSON: ${(e as Error).message}`)
+    }
+    send.push({ kind: 'json', text: t })
+  }
+  for (const t of (v['send-hex'] as string[] | undefined) ?? []) {
+    const clean = t.replace(/0x/gi, '').replace(/[\s:,-]/g, '')
+    if (!/^([0-9a-f]{2})*$/i.test(clean)) throw new WiretraceError('WT_USAGE', `--send-hex "${t}" is not hex`)
+    send.push({ kind: 'binary', base64: Buffer.from(clean, 'hex').toString('base64') })
+  }
+  for (const t of (v['send-base64'] as string[] | undefined) ?? []) send.push({ kind: 'binary', base64: t })
+  for (const f of (v['send-file'] as string[] | undefined) ?? []) {
+    const b = readFileOption('send-file', f)
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(b)
+    send.push(Buffer.from(text, 'utf8').equals(b) ? { kind: 'text', text } : { kind: 'binary', base64: b.toString('base64') })
+  }
+  if (send.length) spec.send = send
+  if (v['ping-interval'] !== undefined) {
+    const iv = v['ping-interval'] as number
+    spec.heartbeat = { intervalMs: iv, timeoutMs: (v['pong-timeout'] as number | undefined) ?? iv * 2 }
+  } else if (v['pong-timeout'] !== undefined) throw new WiretraceError('WT_USAGE', '--pong-timeout needs --ping-interval')
+  const tlsOpts: NonNullable<ConnectionSpec['tls']> = {}
+  if (v.ca) {
+    tlsOpts.caFiles = v.ca as string[]
+    tlsOpts.ca = (v.ca as string[]).map((f) => readPem('ca', f))
+  }
+  if (v.insecure) tlsOpts.insecure = true
+  if (v.cert) {
+    const f = v.cert as string
+    if (/\.(p12|pfx)$/i.test(f)) tlsOpts.pfx = readFileOption('cert', f).toString('base64')
+    else tlsOpts.cert = readPem('cert', f)
+  }
+  if (v.key) tlsOpts.key = readPem('key', v.key as string)
+  if (tlsOpts.cert && !tlsOpts.key) throw new WiretraceError('WT_USAGE', '--cert (PEM) needs --key')
+  if (v.passphrase) tlsOpts.passphrase = v.passphrase as string
+  if (v.servername) tlsOpts.servername = v.servername as string
+  if (Object.keys(tlsOpts).length) spec.tls = tlsOpts
+  if (v.duration !== undefined) spec.durationMs = Math.round((v.duration as number) * 1000)
+  if (v['max-messages'] !== undefined) spec.maxMessages = v['max-messages'] as number
+  if (v['stats-interval'] !== undefined) spec.statsIntervalMs = v['stats-interval'] as number
+  if (v.reconnect !== undefined || v['reconnect-max'] !== undefined) {
+    spec.reconnect = { enabled: v.reconnect !== false }
+    if (v['reconnect-max'] !== undefined) spec.reconnect.maxAttempts = v['reconnect-max'] as number
+    if (v['reconnect-delay'] !== undefined) spec.reconnect.initialDelayMs = v['reconnect-delay'] as number
+    if (v['reconnect-max-delay'] !== undefined) spec.reconnect.maxDelayMs = v['reconnect-max-delay'] as number
+  }
+  if (v.method) spec.method = (v.method as string).toUpperCase()
+  if (v.body !== undefined) spec.body = { text: v.body as string }
+  if (v['body-file']) spec.body = { base64: readFileOption('body-file', v['body-file'] as string).toString('base64') }
+  if (transport === 'sse') {
+    spec.sse = {}
+    if (v.reconnect === false) spec.sse.reconnect = false
+    if (v['last-event-id'] !== undefined) spec.sse.lastEventId = v['last-event-id'] as string
+    if (v.retry !== undefined) spec.sse.retryMs = v.retry as number
+    if (v['heartbeat-expect'] !== undefined) spec.sse.expectHeartbeatMs = v['heartbeat-expect'] as number
+    if (v.reconnect === true) spec.sse.backoff = true
+  }
+  if (transport === 'poll') {
+    spec.poll = {}
+    if (v['cursor-json']) spec.poll.cursorFrom = { json: v['cursor-json'] as string }
+    if (v['cursor-header']) spec.poll.cursorFrom = { header: v['cursor-header'] as string }
+    if (v['cursor-query']) spec.poll.cursorTo = { query: v['cursor-query'] as string }
+    if (v['cursor-to-header']) spec.poll.cursorTo = { header: v['cursor-to-header'] as string }
+    if (v['poll-timeout'] !== undefined) spec.poll.timeoutMs = v['poll-timeout'] as number
+    if (v['poll-delay'] !== undefined) spec.poll.delayMs = v['poll-delay'] as number
+    if (v['max-cycles'] !== undefined) spec.poll.maxCycles = v['max-cycles'] as number
+  }
+  if (transport === 'h2') {
+    spec.h2 = {}
+    if (v.concurrency !== undefined) spec.h2.concurrency = v.concurrency as number
+    if (v.path) spec.h2.paths = v.path as string[]
+    if (v.window !== undefined) {
+      spec.h2.initialWindowSize = v.window as number
+      spec.h2.sessionWindowSize = v.window as number
+    }
+    if (v['prior-knowledge']) spec.h2.priorKnowledge = true
+    if (v['h2-ping'] !== undefined) spec.h2.pingIntervalMs = v['h2-ping'] as number
+  }
+  if (transport === 'stream' && v.lines) spec.stream = { lines: true }
+  spec.network = networkFromArgs(v)
+  if (v['keep-secrets']) spec.keepSecrets = true
+  return spec
+}
+
+export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | undefined {
+  const chosen = ['proxy', 'pac', 'proxy-env'].filter((k) => v[k] !== undefined && v[k] !== false)
+  if (chosen.length > 1) throw new WiretraceError('WT_USAGE', `choose one of --proxy, --pac, --proxy-env (got ${chosen.map((c) => `--${c}`).join(' and ')})`)
+  if (v.proxy) {
+    const proxy = parseProxyUrl(v.proxy as string)
+    const mode = v['proxy-mode'] as string | undefined
+    if (mode && mode !== 'connect' && mode !== 'forward') throw new WiretraceError('WT_USAGE', `--proxy-mode must be connect or forward, got "${mode}"`)
+    const profile: NetworkProfile = { mode: 'manual', proxy }
+    if (mode) profile.httpMode = mode as 'connect' | 'forward'
+    if (v['no-proxy']) profile.noProxy = v['no-proxy'] as string
+    if (v['proxy-ca'] || v['proxy-insecure']) {
+      profile.proxyTls = {}
+      if (v['proxy-ca']) profile.proxyTls.ca = (v['proxy-ca'] as string[]).map((f) => readPem('proxy-ca', f))
+      if (v['proxy-insecure']) profile.proxyTls.insecure = true
+    }
+    return profile
+  }
+  if (v.pac) {
+    const src = v.pac as string
+    if (/^https?:\/\//i.test(src)) return { mode: 'pac', pacUrl: src }
+    return { mode: 'pac', pacFile: src, pacScript: readFileOption('pac', src).toString('utf8') }
+  }
+  if (v['proxy-env']) {
+    const env: Record<string, string> = {}
+    for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ws_proxy', 'wss_proxy', 'WS_PROXY', 'WSS_PROXY']) {
+      const val = process.env[k]
+      if (val) env[k] = val
+    }
+    if (v['no-proxy']) env.NO_PROXY = v['no-proxy'] as string
+    return { mode: 'env', env }
+  }
+  if (v['proxy-mode'] || v['proxy-ca'] || v['proxy-insecure']) throw new WiretraceError('WT_USAGE', '--proxy-mode, --proxy-ca and --proxy-insecure need --proxy')
+  return undefined
+}
+
+function defaultOut(): string {
+  return `wiretrace-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.jsonl`
+}
+
+export async function recordCommand(argv: string[], io: { stderr: NodeJS.WritableStream; stdout: NodeJS.WritableStream }): Promise<number> {
+  const { positionals, values } = parseArgs(argv, RECORD_OPTIONS)
+  if (values.help) {
+    io.stdout.write(RECORD_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length !== 1) throw new WiretraceError('WT_USAGE', positionals.length ? `record takes one URL, got ${positionals.length}: ${positionals.join(' ')}` : 'record needs a URL (wiretrace record ws://host/path)')
+  const spec = specFromArgs(positionals[0]!, values)
+  const out = (values.out as string | undefined) ?? defaultOut()
+  const quiet = values.quiet === true
+  const engine = new Engine({ host: 'cli' })
+  const live = new LiveLine(io.stderr, quiet)
+  engine.onEvent((ev) => live.onEvent(ev))
+  const conn = engine.open(spec, { recordingPath: out })
+  let floodStarted = false
+  if (values.flood) {
+    const m = /^(\d+):(\d+)$/.exec(values.flood as string)
+    if (!m) throw new WiretraceError('WT_USAGE', `--flood needs N:SIZE, got "${values.flood}"`)
+    const mode = (values['flood-mode'] as string | undefined) ?? 'respect'
+    if (mode !== 'respect' && mode !== 'ignore') throw new WiretraceError('WT_USAGE', '--flood-mode must be respect or ignore')
+    engine.onEvent((ev) => {
+      if (ev.type === 'open' && !floodStarted) {
+        floodStarted = true
+        conn
+          .flood({ count: Number(m[1]), size: Number(m[2]), mode })
+          .then(() => {
+            if (spec.maxMessages === undefined && spec.durationMs === undefined) conn.close(1000, 'flood done')
+          })
+          .catch(() => undefined)
+      }
+    })
+  }
+  let interrupted = 0
+  const onSigint = (): void => {
+    interrupted++
+    if (interrupted === 1) {
+      io.stderr.write('\nclosing (Ctrl-C again to abort)\n')
+      conn.close(1000, 'interrupted')
+    } else conn.stop('interrupted twice')
+  }
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigint)
+  const end = await conn.done
+  process.removeListener('SIGINT', onSigint)
+  process.removeListener('SIGTERM', onSigint)
+  live.final(end, out)
+  return end.exitCode
+}
+
+/** Human summary on stderr: one status line per stats sample, errors and diagnoses as they happen. */
+class LiveLine {
+  private readonly out: NodeJS.WritableStream
+  private readonly quiet: boolean
+  private readonly tty: boolean
+  private lastRtt: number | null = null
+  private rtts: number[] = []
+  private lastError: { code: string; message: string } | null = null
+  private lastDiagnosis: string | null = null
+  private closeLine = ''
+  constructor(out: NodeJS.WritableStream, quiet: boolean) {
+    this.out = out
+    this.quiet = quiet
+    this.tty = (out as NodeJS.WriteStream).isTTY === true
+  }
+  private line(text: string): void {
+    if (this.quiet) return
+    this.out.write(this.tty ? `\r\x1b[K${text}\n` : `${text}\n`)
+  }
+  onEvent(ev: WiretraceEvent): void {
+    switch (ev.type) {
+      case 'open':
+        this.line(`open in ${ev.durationMs.toFixed(1)} ms${ev.protocol ? ` protocol=${ev.protocol}` : ''}${ev.extensions ? ` extensions=${ev.extensions}` : ''}`)
+        break
+      case 'tls':
+        this.line(`tls ${ev.hop}: ${ev.protocol ?? '?'} ${ev.cipher ?? ''} alpn=${ev.alpn ?? '-'} issuer: ${ev.chain[0]?.issuer ?? '?'}${ev.authorized ? '' : ` (NOT trusted: ${ev.authorizationError})`}`)
+        break
+      case 'proxy.connect':
+        this.line(`proxy ${ev.proxy}: ${ev.requestLine} -> ${ev.statusLine}`)
+        break
+      case 'ws.pong':
+        if (ev.rttMs !== undefined) {
+          this.lastRtt = ev.rttMs
+          if (this.rtts.length < 10_000) this.rtts.push(ev.rttMs)
+        }
+        break
+      case 'conn.state':
+        if (ev.state === 'reconnecting') this.line(`reconnecting in ${ev.delayMs} ms (attempt ${ev.attempt + 1}): ${ev.reason ?? ''}`)
+        break
+      case 'error':
+        this.lastError = { code: ev.code, message: ev.message }
+        this.line(`error ${ev.code}: ${ev.message}`)
+        break
+      case 'diagnosis':
+        this.lastDiagnosis = `${ev.code}: ${ev.title}`
+        this.line(`diagnosis ${ev.code}: ${ev.title}. ${ev.explanation}`)
+        break
+      case 'ws.close':
+        if (ev.dir !== 'out') this.closeLine = `closed ${ev.code} (${ev.meaning})${ev.reason ? ` "${ev.reason}"` : ''} by ${ev.initiator}`
+        break
+      case 'stats':
+        if (!this.quiet) {
+          const text =
+            `in ${ev.msgsIn} msgs ${formatBytes(ev.bytesIn)} (${ev.msgRateIn}/s, ${formatBytes(ev.rateIn)}/s)  ` +
+            `out ${ev.msgsOut} msgs ${formatBytes(ev.bytesOut)}` +
+            (this.lastRtt !== null ? `  rtt ${this.lastRtt.toFixed(2)} ms` : '') +
+            (ev.bufferedAmount ? `  buffered ${formatBytes(ev.bufferedAmount)}` : '')
+          this.out.write(this.tty ? `\r\x1b[K${text}` : `${text}\n`)
+        }
+        break
+      default:
+        break
+    }
+  }
+  final(end: WiretraceEvent & { type: 'end' }, out: string): void {
+    if (this.tty && !this.quiet) this.out.write('\r\x1b[K')
+    const rtt = this.rtts.length
+      ? `, rtt min/avg/max ${Math.min(...this.rtts).toFixed(2)}/${(this.rtts.reduce((a, b) => a + b, 0) / this.rtts.length).toFixed(2)}/${Math.max(...this.rtts).toFixed(2)} ms`
+      : ''
+    const summary =
+      `${end.exitCode === 0 ? 'done' : 'failed'}: ${end.msgsIn} in (${formatBytes(end.bytesIn)}), ${end.msgsOut} out (${formatBytes(end.bytesOut)}) ` +
+      `in ${(end.durationMs / 1000).toFixed(2)} s, ${end.attempts} attempt${end.attempts === 1 ? '' : 's'}${rtt}` +
+      (this.closeLine ? `; ${this.closeLine}` : '') +
+      (out !== '-' ? `; recording: ${out}` : '')
+    if (!this.quiet || end.exitCode !== 0) this.out.write(summary + '\n')
+    if (end.exitCode !== 0) {
+      const diag = this.lastDiagnosis ?? (this.lastError ? `${this.lastError.code}: ${this.lastError.message}` : end.reason)
+      this.out.write(`wiretrace: ${diag}\n`)
+    }
+  }
+}

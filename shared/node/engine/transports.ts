@@ -1,0 +1,8 @@
+/** Transport name -> factory. Each transport registers one line here. */
+import type { Transport as TransportName } from '../../common/spec/index.ts'
+import type { TransportFactory } from './types.ts'
+import { createWsTransport } from '../transports/ws.ts'
+
+export const TRANSPORT_FACTORIES: Partial<Record<TransportName, TransportFactory>> = {
+  ws: createWsTransport,
+}

@@ -1,0 +1,71 @@
+/** Checks a ConnectionSpec before anything opens; every problem is a coded, specific error. */
+import type { ConnectionSpec, Transport } from '../../common/spec/index.ts'
+import { TRANSPORTS } from '../../common/spec/index.ts'
+import { WiretraceError } from '../../common/errors/index.ts'
+
+const SCHEMES: Record<Transport, string[]> = {
+  ws: ['ws:', 'wss:'],
+  sse: ['http:', 'https:'],
+  poll: ['http:', 'https:'],
+  h2: ['http:', 'https:'],
+  stream: ['http:', 'https:'],
+}
+
+/** Infers the transport from the scheme when none is given. */
+export function inferTransport(url: string): Transport {
+  return /^wss?:/i.test(url.trim()) ? 'ws' : 'sse'
+}
+
+export function parseTargetUrl(raw: string, transport: Transport): URL {
+  const text = raw.trim()
+  if (!text) throw new WiretraceError('WT_URL_INVALID', 'the URL is empty')
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    const hint = /^[a-z0-9.-]+(:\d+)?(\/|$)/i.test(text) ? ` (did you mean ${transport === 'ws' ? 'ws' : 'http'}://${text}?)` : ''
+    throw new WiretraceError('WT_URL_INVALID', `"${text}" is not a valid URL${hint}`, { url: text })
+  }
+  if (!SCHEMES[transport].includes(url.protocol)) {
+    throw new WiretraceError(
+      'WT_SCHEME_UNSUPPORTED',
+      `the ${transport} transport needs a ${SCHEMES[transport].map((s) => s.slice(0, -1)).join(' or ')} URL, not ${url.protocol.slice(0, -1)}:`,
+      { url: text, scheme: url.protocol },
+    )
+  }
+  if (!url.hostname) throw new WiretraceError('WT_URL_INVALID', `"${text}" has no host`, { url: text })
+  return url
+}
+
+function positive(name: string, v: unknown, allowZero = true): void {
+  if (v === undefined) return
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new WiretraceError('WT_OPTION_INVALID', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${JSON.stringify(v)}`)
+  }
+}
+
+export function validateSpec(spec: ConnectionSpec): void {
+  if (!spec || typeof spec !== 'object') throw new WiretraceError('WT_OPTION_INVALID', 'the connection spec must be an object')
+  if (!TRANSPORTS.includes(spec.transport)) {
+    throw new WiretraceError('WT_OPTION_INVALID', `unknown transport ${JSON.stringify(spec.transport)} (use ${TRANSPORTS.join(', ')})`)
+  }
+  if (typeof spec.url !== 'string') throw new WiretraceError('WT_URL_INVALID', 'the URL must be a string')
+  parseTargetUrl(spec.url, spec.transport)
+  for (const h of spec.headers ?? []) {
+    if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') {
+      throw new WiretraceError('WT_OPTION_INVALID', `a header must be a [name, value] pair of strings, got ${JSON.stringify(h)}`)
+    }
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h[0])) throw new WiretraceError('WT_OPTION_INVALID', `invalid header name ${JSON.stringify(h[0])}`)
+    if (/[\r\n\0]/.test(h[1])) throw new WiretraceError('WT_OPTION_INVALID', `header ${h[0]} has a line break or NUL in its value`)
+  }
+  positive('maxMessages', spec.maxMessages)
+  positive('durationMs', spec.durationMs)
+  positive('statsIntervalMs', spec.statsIntervalMs)
+  if (spec.heartbeat) {
+    positive('heartbeat.intervalMs', spec.heartbeat.intervalMs)
+    positive('heartbeat.timeoutMs', spec.heartbeat.timeoutMs)
+  }
+  for (const p of spec.ws?.subprotocols ?? []) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(p)) throw new WiretraceError('WT_OPTION_INVALID', `invalid subprotocol ${JSON.stringify(p)}`)
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * PAC files are untrusted code. Each evaluation runs in a fresh worker thread with V8 resource
+ * limits, inside a `vm` context holding only the PAC helpers, under a vm timeout and a hard
+ * kill timer in this thread. An infinite loop or a memory bomb becomes WT_PAC_TIMEOUT or
+ * WT_PAC_ERROR; the app never freezes.
+ */
+import { Worker } from 'node:worker_threads'
+import { readFile } from 'node:fs/promises'
+import dns from 'node:dns'
+import os from 'node:os'
+import { WiretraceError } from '../../../common/errors/index.ts'
+import { parsePacResult, type PacParse } from '../../../common/pac.ts'
+import { PAC_HELPERS_SOURCE, PAC_WORKER_SOURCE } from './worker-source.ts'
+
+export interface PacLimits {
+  /** Hard limit for one FindProxyForURL evaluation, including worker start. Default 2000 ms. */
+  timeoutMs: number
+  /** V8 old-generation heap for the worker, MB. Default 64. */
+  maxHeapMb: number
+  /** Largest PAC script accepted, bytes. Default 1 MiB. */
+  maxScriptBytes: number
+  /** Re-runs allowed to answer the script's DNS questions. Default 8. */
+  maxDnsRounds: number
+}
+
+export const DEFAULT_PAC_LIMITS: Readonly<PacLimits> = Object.freeze({
+  timeoutMs: 2000,
+  maxHeapMb: 64,
+  maxScriptBytes: 1024 * 1024,
+  maxDnsRounds: 8,
+})
+
+function myIpAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}
+
+type WorkerReply =
+  | { ok: true; result: string | null | undefined | { nonString: string } }
+  | { ok: false; kind: 'dns'; host: string }
+  | { ok: false; kind: 'timeout' | 'throw' | 'nofunction'; message: string; name?: string }
+
+function runOnce(script: string, url: string, host: string, dnsCache: Record<string, string | null>, limits: PacLimits, deadline: number): Promise<WorkerReply> {
+  return new Promise((resolve, reject) => {
+    const remaining = Math.max(50, deadline - Date.now())
+    const worker = new Worker(PAC_WORKER_SOURCE, {
+      eval: true,
+      workerData: { script, url, host, dns: dnsCache, myIp: myIpAddress(), timeoutMs: remaining, now: Date.now(), helpers: PAC_HELPERS_SOURCE },
+      resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb, maxYoungGenerationSizeMb: 16, stackSizeMb: 4, codeRangeSizeMb: 16 },
+      stdout: true,
+      stderr: true,
+      env: {},
+    })
+    let settled = false
+    const done = (fn: () => void): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      void worker.terminate()
+      fn()
+    }
+    const timer = setTimeout(() => {
+      done(() => reject(new WiretraceError('WT_PAC_TIMEOUT', `FindProxyForURL did not return within ${limits.timeoutMs} ms; the PAC worker was killed`, { phase: 'proxy', timeoutMs: limits.timeoutMs })))
+    }, remaining + 250)
+    worker.once('message', (m: WorkerReply) => done(() => resolve(m)))
+    worker.once('error', (e: Error & { code?: string }) => {
+      const oom = e.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory|heap/i.test(e.message)
+      done(() =>
+        reject(
+          new WiretraceError(
+            'WT_PAC_ERROR',
+            oom ? `the PAC script used more than ${limits.maxHeapMb} MB of memory and was stopped` : `the PAC worker failed: ${e.message}`,
+            { phase: 'proxy', reason: oom ? 'memory' : 'worker' },
+          ),
+        ),
+      )
+    })
+    worker.once('exit', (code) => done(() => reject(new WiretraceError('WT_PAC_ERROR', `the PAC worker exited (${code}) without an answer`, { phase: 'proxy', reason: 'exit' }))))
+  })
+}
+
+/** Evaluates FindProxyForURL(url, host) in the sandbox and parses the result. */
+export async function evaluatePac(script: string, url: URL, partial?: Partial<PacLimits>): Promise<PacParse & { raw: string }> {
+  const limits = { ...DEFAULT_PAC_LIMITS, ...partial }
+  if (Buffer.byteLength(script) > limits.maxScriptBytes) {
+    throw new WiretraceError('WT_PAC_ERROR', `the PAC script is larger than ${limits.maxScriptBytes} bytes`, { phase: 'proxy', reason: 'size' })
+  }
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+  // Browsers strip the path and query for https URLs; we pass scheme://host:port/ for secure schemes.
+  const pacUrl = url.protocol === 'https:' || url.protocol === 'wss:' ? `${url.protocol}//${url.host}/` : url.href
+  const cache: Record<string, string | null> = {}
+  const deadline = Date.now() + limits.timeoutMs
+  for (let round = 0; round <= limits.maxDnsRounds; round++) {
+    const reply = await runOnce(script, pacUrl, host, cache, limits, deadline)
+    if (reply.ok) {
+      const r = reply.result
+      if (r && typeof r === 'object') {
+        throw new WiretraceError('WT_PAC_ERROR', `FindProxyForURL returned a ${r.nonString}, not a string`, { phase: 'proxy', reason: 'result' })
+      }
+      const parsed = parsePacResult(r)
+      if (parsed.routes.length === 0) {
+        throw new WiretraceError('WT_PAC_ERROR', `FindProxyForURL returned "${String(r).slice(0, 200)}", which has no usable entry: ${parsed.problems.join('; ')}`, { phase: 'proxy', reason: 'result', result: String(r).slice(0, 500) })
+      }
+      return { ...parsed, raw: r ?? '' }
+    }
+    if (reply.kind === 'dns') {
+      if (Date.now() >= deadline) break
+      try {
+        const a = await dns.promises.lookup(reply.host, { family: 4 })
+        cache[reply.host] = a.address
+      } catch {
+        cache[reply.host] = null
+      }
+      continue
+    }
+    if (reply.kind === 'timeout') {
+      throw new WiretraceError('WT_PAC_TIMEOUT', `FindProxyForURL did not return within ${limits.timeoutMs} ms (${reply.message})`, { phase: 'proxy', timeoutMs: limits.timeoutMs })
+    }
+    if (reply.kind === 'nofunction') throw new WiretraceError('WT_PAC_ERROR', reply.message, { phase: 'proxy', reason: 'nofunction' })
+    throw new WiretraceError('WT_PAC_ERROR', `the PAC script threw ${reply.name ?? 'Error'}: ${reply.message}`, { phase: 'proxy', reason: 'throw' })
+  }
+  throw new WiretraceError('WT_PAC_TIMEOUT', `FindProxyForURL kept asking for DNS answers past the PAC time limit`, { phase: 'proxy', reason: 'dns' })
+}
+
+/** Loads the PAC text from an inline script, a file or a URL (bounded size and time). */
+export async function loadPacScript(
+  src: { pacScript?: string; pacFile?: string; pacUrl?: string },
+  signal: AbortSignal,
+  partial?: Partial<PacLimits>,
+): Promise<{ script: string; origin: string }> {
+  const limits = { ...DEFAULT_PAC_LIMITS, ...partial }
+  if (src.pacScript !== undefined) return { script: src.pacScript, origin: 'inline script' }
+  if (src.pacFile) {
+    try {
+      const buf = await readFile(src.pacFile)
+      if (buf.length > limits.maxScriptBytes) throw new WiretraceError('WT_PAC_ERROR', `the PAC file ${src.pacFile} is larger than ${limits.maxScriptBytes} bytes`, { phase: 'proxy', reason: 'size' })
+      return { script: buf.toString('utf8'), origin: src.pacFile }
+    } catch (e) {
+      if (e instanceof WiretraceError) throw e
+      throw new WiretraceError('WT_PAC_ERROR', `cannot read the PAC file ${src.pacFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { phase: 'proxy', reason: 'load' })
+    }
+  }
+  if (src.pacUrl) {
+    if (src.pacUrl.startsWith('file:')) return loadPacScript({ pacFile: new URL(src.pacUrl).pathname }, signal, partial)
+    try {
+      const res = await fetch(src.pacUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(limits.timeoutMs, 5000))]), redirect: 'follow' })
+      if (!res.ok) throw new WiretraceError('WT_PAC_ERROR', `fetching the PAC file ${src.pacUrl} answered ${res.status} ${res.statusText}`, { phase: 'proxy', reason: 'load', status: res.status })
+      const reader = res.body?.getReader()
+      const chunks: Uint8Array[] = []
+      let total = 0
+      while (reader) {
+        const { done, value } = await reader.read()
+        if (done) break
+        total += value.length
+        if (total > limits.maxScriptBytes) {
+          await reader.cancel()
+          throw new WiretraceError('WT_PAC_ERROR', `the PAC file at ${src.pacUrl} is larger than ${limits.maxScriptBytes} bytes`, { phase: 'proxy', reason: 'size' })
+        }
+        chunks.push(value)
+      }
+      return { script: Buffer.concat(chunks).toString('utf8'), origin: src.pacUrl }
+    } catch (e) {
+      if (e instanceof WiretraceError) throw e
+      throw new WiretraceError('WT_PAC_ERROR', `cannot fetch the PAC file ${src.pacUrl}: ${(e as Error).cause ? String(((e as Error).cause as Error).message) : (e as Error).message}`, { phase: 'proxy', reason: 'load' })
+    }
+  }
+  throw new WiretraceError('WT_PAC_ERROR', 'the PAC profile has no pacUrl, pacFile or pacScript', { phase: 'proxy', reason: 'config' })
+}
