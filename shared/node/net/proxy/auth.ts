@@ -16,59 +16,63 @@ export interface Challenge {
   raw: string
 }
 
+/** Splits at top-level commas, keeping quoted strings intact. */
+function splitItems(value: string): string[] {
+  const items: string[] = []
+  let cur = ''
+  let quoted = false
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!
+    if (quoted) {
+      cur += ch
+      if (ch === '\\' && i + 1 < value.length) cur += value[++i]
+      else if (ch === '"') quoted = false
+    } else if (ch === '"') {
+      quoted = true
+      cur += ch
+    } else if (ch === ',') {
+      items.push(cur.trim())
+      cur = ''
+    } else cur += ch
+  }
+  items.push(cur.trim())
+  return items.filter(Boolean)
+}
+
+function unquote(v: string): string {
+  const t = v.trim()
+  if (t.startsWith('"') && t.endsWith('"') && t.length >= 2) return t.slice(1, -1).replace(/\\(.)/g, '$1')
+  return t
+}
+
+const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/
+const PARAM = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(.*)$/s
+
 /** Parses every challenge in the Proxy-Authenticate values (several per header are allowed). */
 export function parseChallenges(values: string[]): Challenge[] {
   const out: Challenge[] = []
   for (const value of values) {
-    let i = 0
-    const s = value
     let current: Challenge | null = null
-    while (i < s.length) {
-      while (i < s.length && (s[i] === ' ' || s[i] === ',' || s[i] === '\t')) i++
-      if (i >= s.length) break
-      const tokStart = i
-      while (i < s.length && /[!#$%&'*+.^_`|~0-9A-Za-z-]/.test(s[i]!)) i++
-      const tok = s.slice(tokStart, i)
-      if (!tok) {
-        i++
-        continue
-      }
-      let j = i
-      while (j < s.length && s[j] === ' ') j++
-      if (s[j] === '=' && current && s[j + 1] !== '=' && !/^[A-Za-z0-9+/]+=*$/.test(s.slice(tokStart).split(/[\s,]/)[0]! + '') === false && current.token === undefined) {
-        // auth-param: name=value or name="quoted"
-        j++
-        while (j < s.length && s[j] === ' ') j++
-        let val = ''
-        if (s[j] === '"') {
-          j++
-          while (j < s.length && s[j] !== '"') {
-            if (s[j] === '\\' && j + 1 < s.length) j++
-            val += s[j]
-            j++
-          }
-          j++
-        } else {
-          const vs = j
-          while (j < s.length && s[j] !== ',') j++
-          val = s.slice(vs, j).trim()
+    for (const item of splitItems(value)) {
+      const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s+(.*))?$/s.exec(item)
+      const startsChallenge = m && !/^[^\s=]+\s*=/.test(item)
+      if (startsChallenge && m) {
+        current = { scheme: m[1]!, name: m[1]!.toLowerCase(), params: {}, raw: value }
+        out.push(current)
+        const rest = (m[2] ?? '').trim()
+        if (!rest) continue
+        if (TOKEN68.test(rest) && !PARAM.test(rest.replace(/=+$/, ''))) {
+          current.token = rest
+          continue
         }
-        current.params[tok.toLowerCase()] = val
-        i = j
+        const pm = PARAM.exec(rest)
+        if (pm) current.params[pm[1]!.toLowerCase()] = unquote(pm[2]!)
+        else current.token = rest
         continue
       }
-      // A new challenge: scheme [token68 | params]
-      current = { scheme: tok, name: tok.toLowerCase(), params: {}, raw: '' }
-      out.push(current)
-      let k = i
-      while (k < s.length && s[k] === ' ') k++
-      const m = /^([A-Za-z0-9+/._~-]+=*)\s*(,|$)/.exec(s.slice(k))
-      if (m && !/=[^=]/.test(s.slice(k, k + m[1]!.length + 1)) && !s.slice(k + m[1]!.length).trimStart().startsWith('=')) {
-        current.token = m[1]
-        i = k + m[1]!.length
-      }
+      const pm = PARAM.exec(item)
+      if (pm && current) current.params[pm[1]!.toLowerCase()] = unquote(pm[2]!)
     }
-    for (const c of out) if (!c.raw) c.raw = value
   }
   return out
 }

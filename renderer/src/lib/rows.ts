@@ -1,0 +1,148 @@
+/**
+ * Turns engine events into compact rows for the message list. One small object per row
+ * (no payload beyond a short preview); the full event is fetched by seq when opened.
+ */
+import type { WiretraceEvent } from '../../../shared/common/events/index.ts'
+import { formatBytes } from '../../../shared/common/bytes.ts'
+
+export type RowKind = 'msg' | 'control' | 'close' | 'meta' | 'error'
+
+export interface Row {
+  seq: number
+  ts: number
+  type: string
+  dir: 'in' | 'out' | ''
+  /** Opcode or event kind in words: TEXT, BINARY, PING, PONG, CLOSE 1000, tick... */
+  label: string
+  size: number
+  preview: string
+  kind: RowKind
+  /** Lower-cased preview for search (computed once). */
+  search: string
+}
+
+export const PREVIEW_CHARS = 160
+
+/** Events that never become rows: they feed the charts and the waterfall instead. */
+const NOT_ROWS = new Set(['stats', 'chunk', 'ws.frame'])
+
+function clip(s: string): string {
+  const one = s.length > PREVIEW_CHARS ? s.slice(0, PREVIEW_CHARS) : s
+  return one.replace(/[\r\n\t]+/g, ' ')
+}
+
+function payloadPreview(e: { text?: string; base64?: string; size?: number }): string {
+  if (typeof e.text === 'string') return clip(e.text)
+  if (typeof e.base64 === 'string') return `[binary ${formatBytes(e.size ?? 0)}] ${clip(e.base64)}`
+  return ''
+}
+
+export function toRow(ev: WiretraceEvent): Row | null {
+  if (NOT_ROWS.has(ev.type)) return null
+  let dir: Row['dir'] = ''
+  let label: string = ev.type
+  let size = 0
+  let preview = ''
+  let kind: RowKind = 'meta'
+  switch (ev.type) {
+    case 'ws.message':
+      dir = ev.dir
+      label = ev.opcode === 1 ? 'TEXT' : 'BINARY'
+      size = ev.size
+      preview = payloadPreview(ev)
+      kind = 'msg'
+      break
+    case 'ws.ping':
+    case 'ws.pong':
+      dir = ev.dir
+      label = ev.type === 'ws.ping' ? 'PING' : 'PONG'
+      size = ev.size
+      preview = (ev.type === 'ws.pong' && ev.rttMs !== undefined ? `rtt ${ev.rttMs.toFixed(1)} ms ` : '') + payloadPreview(ev)
+      kind = 'control'
+      break
+    case 'ws.close':
+      dir = ev.dir ?? (ev.initiator === 'local' ? 'out' : 'in')
+      label = `CLOSE ${ev.code}`
+      preview = `${ev.meaning}${ev.reason ? ` — "${clip(ev.reason)}"` : ''} (${ev.initiator}${ev.wasClean ? ', clean' : ''})`
+      kind = 'close'
+      break
+    case 'sse.event':
+      dir = 'in'
+      label = ev.event || 'message'
+      size = ev.size
+      preview = (ev.id !== undefined ? `#${ev.id} ` : '') + clip(ev.data)
+      kind = 'msg'
+      break
+    case 'sse.comment':
+      dir = 'in'
+      label = 'comment'
+      preview = clip(ev.text)
+      kind = 'control'
+      break
+    case 'sse.retry':
+      dir = 'in'
+      label = 'retry'
+      preview = `${ev.retryMs} ms`
+      kind = 'control'
+      break
+    case 'poll.cycle':
+      dir = 'in'
+      label = `POLL ${ev.status ?? '—'}`
+      size = ev.body?.size ?? 0
+      preview = `${ev.outcome}, held ${Math.round(ev.heldMs)} ms` + (ev.body ? ` ${payloadPreview(ev.body)}` : '')
+      kind = ev.outcome === 'error' || ev.outcome === 'http-error' ? 'error' : 'msg'
+      break
+    case 'stream.line':
+    case 'stream.data':
+      dir = 'in'
+      label = ev.type === 'stream.line' ? 'LINE' : 'DATA'
+      size = ev.size
+      preview = payloadPreview(ev)
+      kind = 'msg'
+      break
+    case 'h2.stream':
+      dir = ev.phase === 'headers-sent' ? 'out' : 'in'
+      label = `H2 ${ev.phase}`
+      size = ev.size ?? 0
+      preview = `stream ${ev.streamId}${ev.status ? ` status ${ev.status}` : ''}${ev.rstName ? ` ${ev.rstName}` : ''}`
+      kind = ev.phase === 'rst' ? 'error' : ev.phase === 'data' ? 'msg' : 'meta'
+      break
+    case 'error':
+      label = ev.code
+      preview = clip(ev.message)
+      kind = 'error'
+      break
+    case 'diagnosis':
+      label = 'diagnosis'
+      preview = clip(ev.title)
+      kind = ev.severity === 'error' ? 'error' : 'meta'
+      break
+    case 'conn.state':
+      label = ev.state
+      preview = `attempt ${ev.attempt}${ev.delayMs !== undefined ? `, next in ${Math.round(ev.delayMs)} ms` : ''}${ev.reason ? ` — ${clip(ev.reason)}` : ''}`
+      break
+    case 'note':
+      label = 'note'
+      preview = clip(ev.text)
+      break
+    case 'http.request':
+      dir = 'out'
+      label = ev.method
+      size = ev.bodySize ?? 0
+      preview = clip(ev.url)
+      break
+    case 'http.response':
+      dir = 'in'
+      label = String(ev.status)
+      preview = `${ev.statusText} HTTP/${ev.httpVersion}`
+      kind = ev.status >= 400 ? 'error' : 'meta'
+      break
+    case 'end':
+      label = 'end'
+      preview = clip(ev.reason)
+      break
+    default:
+      preview = ''
+  }
+  return { seq: ev.seq, ts: ev.ts, type: ev.type, dir, label, size, preview, kind, search: (label + ' ' + preview).toLowerCase() }
+}
