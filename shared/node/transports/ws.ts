@@ -302,7 +302,15 @@ export function createWsTransport(ctx: TransportContext): Transport {
     let responseHead: { firstLine: string; headers: Array<[string, string]> } | null = null
     let requestAt = mono()
     const inspector = new WsFrameInspector((fin, rsv1, opcode, masked, pl, wl) => onFrame(a, fin, rsv1, opcode, masked, pl, wl))
+    // Bytes that arrived with the response head: ws unshifts them back into the socket, so they
+    // reach this listener a second time. Inspect them then, and count them once.
+    let redelivered = 0
     const onData = (chunk: Buffer): void => {
+      if (redelivered > 0) {
+        const n = Math.min(redelivered, chunk.length)
+        redelivered -= n
+        c.bytesIn -= n
+      }
       c.bytesIn += chunk.length
       c.lastInAt = mono()
       if (headBuf) {
@@ -314,12 +322,16 @@ export function createWsTransport(ctx: TransportContext): Transport {
         }
         responseHead = parseHead(all.subarray(0, end - 4).toString('latin1'))
         headBuf = null
-        if (end < all.length) inspector.push(all.subarray(end))
+        redelivered = all.length - end
         return
       }
       inspector.push(chunk)
     }
     socket.prependListener('data', onData)
+    let socketError: string | null = null
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      socketError = e.code ?? e.message
+    })
 
     const headers: Record<string, string> = {}
     for (const [k, v] of spec.headers ?? []) headers[k] = v
@@ -419,7 +431,9 @@ export function createWsTransport(ctx: TransportContext): Transport {
 
       ws.on('open', () => {
         a.opened = true
-        const negotiated = ws.extensions
+        // ws.extensions names the extension only; the response header has its parameters.
+        const extHeader = (responseHead as { headers: Array<[string, string]> } | null)?.headers.filter(([k]) => k.toLowerCase() === 'sec-websocket-extensions').map(([, v]) => v).join(', ')
+        const negotiated = extHeader || ws.extensions
         const deflate = parseDeflate(negotiated)
         emit({
           type: 'ws.negotiated',
@@ -543,7 +557,10 @@ export function createWsTransport(ctx: TransportContext): Transport {
           sinceLastInMs,
           sinceLastOutMs,
         })
-        if (network && !a.halfOpen && !lastError) {
+        if (network && !a.halfOpen && !lastError && socketError === 'ECONNRESET') {
+          lastError = { code: 'WT_CONNECTION_RESET', message: 'reset' }
+          err('WT_CONNECTION_RESET', 'close', `the server or an intermediary reset the TCP connection (RST, no close frame) ${sinceLastInMs} ms after the last byte from the server and ${sinceLastOutMs} ms after our last byte`, false, { sinceLastInMs, sinceLastOutMs })
+        } else if (network && !a.halfOpen && !lastError) {
           err('WT_WS_ABNORMAL_CLOSE', 'close', `the connection dropped without a close frame (1006) ${sinceLastInMs} ms after the last byte from the server and ${sinceLastOutMs} ms after our last byte`, false, { sinceLastInMs, sinceLastOutMs })
         } else if (!network && !a.closeSent && code !== 1000 && code !== 1001 && code !== 1005) {
           err('WT_WS_CLOSED_BY_SERVER', 'close', `the server closed with ${code} (${closeCodeMeaning(code)})${reason ? `: ${reason}` : ''}`, false, { code })
