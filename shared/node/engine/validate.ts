@@ -13,7 +13,14 @@ const SCHEMES: Record<Transport, string[]> = {
 
 /** Infers the transport from the scheme when none is given. */
 export function inferTransport(url: string): Transport {
-  return /^wss?:/i.test(url.trim()) ? 'ws' : 'sse'
+  const text = url.trim()
+  if (/^wss?:/i.test(text)) return 'ws'
+  if (/^https?:/i.test(text)) return 'sse'
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]
+  if (scheme && !/^\d/.test(text.slice(scheme.length + 1))) {
+    throw new WiretraceError('WT_SCHEME_UNSUPPORTED', `unsupported scheme ${scheme}: use ws, wss, http or https`, { url: text })
+  }
+  return 'ws'
 }
 
 export function parseTargetUrl(raw: string, transport: Transport): URL {
