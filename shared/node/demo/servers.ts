@@ -203,13 +203,13 @@ export async function startDemoServers(): Promise<DemoServers> {
     { name: 'Demo: WebSocket ticker', demo: true, description: '5 JSON ticks a second, a ping every 5 s, echoes too.', spec: { name: 'WebSocket ticker', url: `${wsUrl}/ticker?hz=5`, transport: 'ws' } },
     { name: 'Demo: SSE ticker', demo: true, description: 'Server-Sent Events with ids, retry and heartbeats.', spec: { name: 'SSE ticker', url: `${httpUrl}/sse?hz=2`, transport: 'sse' } },
     {
-      name: 'Demo: long-poll',
+      name: 'Demo: Long-poll',
       demo: true,
       description: 'A cursor-based long-poll endpoint that answers once a second.',
       spec: { name: 'Long-poll', url: `${httpUrl}/poll`, transport: 'poll', poll: { cursorFrom: { json: 'cursor' }, cursorTo: { query: 'cursor' } } },
     },
     { name: 'Demo: HTTP/2 stream', demo: true, description: 'An NDJSON stream over h2c.', spec: { name: 'HTTP/2 stream', url: `${h2Url}/stream`, transport: 'h2', h2: { priorKnowledge: true } } },
-    { name: 'Demo: refused (fails)', demo: true, description: 'Nothing listens here: see the diagnosis.', spec: { name: 'Refused port', url: `ws://127.0.0.1:${refusedPort}/`, transport: 'ws', reconnect: { enabled: false } } },
+    { name: 'Demo: Refused port (fails)', demo: true, description: 'Nothing listens here: see the diagnosis.', spec: { name: 'Refused port', url: `ws://127.0.0.1:${refusedPort}/`, transport: 'ws', reconnect: { enabled: false } } },
   ]
 
   return {

@@ -3,9 +3,12 @@ import { performance } from 'node:perf_hooks'
 /** Wall-clock origin of the monotonic clock, ms since the epoch. */
 export const TIME_ORIGIN = performance.timeOrigin
 
-/** Wall-clock ms since the epoch with sub-millisecond precision, from a monotonic clock (never goes back). */
+/**
+ * Wall-clock ms since the epoch with microsecond precision, from a monotonic clock (never
+ * goes back). Rounded to the microsecond so the value prints the same everywhere.
+ */
 export function nowTs(): number {
-  return TIME_ORIGIN + performance.now()
+  return Math.round((TIME_ORIGIN + performance.now()) * 1000) / 1000
 }
 
 /** Monotonic ms (for durations). */

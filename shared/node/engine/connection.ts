@@ -5,7 +5,7 @@
  * the same picture as the live connection.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import type { EndEvent, EventDraft, StatsEvent, WiretraceEvent } from '../../common/events/index.ts'
+import type { EndEvent, EventDraft, StatsEvent, WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
 import type { ConnectionSpec, FloodOptions, SendItem } from '../../common/spec/index.ts'
 import type { Limits } from '../../common/limits.ts'
 import type { ConnectionSummary } from '../../common/live.ts'
@@ -107,6 +107,21 @@ export class Connection {
     return ev
   }
 
+  /** emit() for a WebSocket message with its raw payload bytes (see TransportContext.emitMessage). */
+  readonly emitMessage = (ev: WsMessageEvent, raw: Buffer): void => {
+    ev.seq = this.seq++
+    ev.ts = nowTs()
+    this.writer?.write(ev, raw)
+    const ls = this.listeners
+    for (let i = 0; i < ls.length; i++) {
+      try {
+        ls[i]!(ev)
+      } catch {
+        /* a listener must never break the connection */
+      }
+    }
+  }
+
   summary(): ConnectionSummary {
     const s = this.summaryState
     const c = this.counters
@@ -131,6 +146,7 @@ export class Connection {
       counters: this.counters,
       signal: this.abort.signal,
       emit: this.emit,
+      emitMessage: this.emitMessage,
       dial: (req: DialRequest): Promise<DialResult> => dial(req, { conn: this.id, emit: this.emit, limits: this.limits }),
       countMessageIn: () => {
         const max = this.spec.maxMessages

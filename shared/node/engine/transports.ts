@@ -2,7 +2,9 @@
 import type { Transport as TransportName } from '../../common/spec/index.ts'
 import type { TransportFactory } from './types.ts'
 import { createWsTransport } from '../transports/ws.ts'
+import { createSseTransport } from '../transports/sse.ts'
 
 export const TRANSPORT_FACTORIES: Partial<Record<TransportName, TransportFactory>> = {
   ws: createWsTransport,
+  sse: createSseTransport,
 }

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { EventDraft, WiretraceEvent, StatsEvent } from '../../common/events/index.ts'
+import type { EventDraft, WiretraceEvent, StatsEvent, WsMessageEvent } from '../../common/events/index.ts'
 import type { ConnectionSpec, SendItem, FloodOptions, TlsOptions, NetworkProfile } from '../../common/spec/index.ts'
 import type { Limits } from '../../common/limits.ts'
 
@@ -57,6 +57,11 @@ export interface TransportContext {
   readonly signal: AbortSignal
   /** Stamp and deliver an event (recording first, then live listeners). Never throws. */
   emit(draft: EventDraft): WiretraceEvent
+  /**
+   * The hot path for a WebSocket message: like emit, and hands the recording the payload's
+   * wire bytes so it can copy them instead of re-encoding the decoded text.
+   */
+  emitMessage(ev: WsMessageEvent, raw: Buffer): void
   /** The one network pipeline: route (proxy rules), DNS, TCP, proxy exchange, TLS. Emits those events. */
   dial(req: DialRequest): Promise<DialResult>
   /** Count a received message toward maxMessages; the engine stops cleanly when reached. */

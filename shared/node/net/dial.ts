@@ -57,7 +57,7 @@ export async function dial(req: DialRequest, ctx: DialContext): Promise<DialResu
 }
 
 const phaseMemo = new WeakMap<net.Socket, { dns?: number; tcp?: number }>()
-function lastPhases(s: net.Socket): { dns?: number; tcp?: number } {
+export function lastPhases(s: net.Socket): { dns?: number; tcp?: number } {
   return phaseMemo.get(s) ?? {}
 }
 

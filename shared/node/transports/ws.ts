@@ -34,12 +34,6 @@ const WS_ERRORS: Record<string, ErrorCode> = {
   WS_ERR_INVALID_CLOSE_CODE: 'WT_WS_PROTOCOL',
 }
 
-interface PendingMeta {
-  frames: number
-  wireSize: number
-  compressed: boolean
-}
-
 class Attempt {
   ws: WebSocket | null = null
   socket: Socket | null = null
@@ -135,12 +129,6 @@ export function createWsTransport(ctx: TransportContext): Transport {
     }
   }
 
-  function takeMeta(a: Attempt): PendingMeta | null {
-    if (a.metaHead >= a.metaTail) return null
-    const slot = a.metaHead++ % a.metaFrames.length
-    return { frames: a.metaFrames[slot]!, wireSize: a.metaWire[slot]!, compressed: a.metaComp[slot] === 1 }
-  }
-
   function clearTimers(a: Attempt): void {
     if (a.heartbeat) clearInterval(a.heartbeat)
     if (a.pongTimer) clearTimeout(a.pongTimer)
@@ -233,7 +221,7 @@ export function createWsTransport(ctx: TransportContext): Transport {
     c.bytesOut += data.length
     c.lastOutAt = mono()
     const ev = { seq: 0, ts: 0, conn, type: 'ws.message', dir: 'out', opcode, ...payloadFields(data, opcode === 1) } as WsMessageEvent
-    emit(ev)
+    ctx.emitMessage(ev, data)
   }
 
   function closeNow(code: number, reason: string): void {
@@ -467,9 +455,11 @@ export function createWsTransport(ctx: TransportContext): Transport {
         }
       })
 
+      // The hot path: one object per message, built in one shape, no spreads.
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         c.msgsIn++
-        const meta = takeMeta(a)
+        const size = data.length
+        const cut = size > maxRecorded
         const ev = {
           seq: 0,
           ts: 0,
@@ -477,14 +467,20 @@ export function createWsTransport(ctx: TransportContext): Transport {
           type: 'ws.message',
           dir: 'in',
           opcode: isBinary ? 2 : 1,
-          ...payloadFields(data, !isBinary),
+          size,
         } as WsMessageEvent
-        if (meta) {
-          ev.wireSize = meta.wireSize
-          ev.frames = meta.frames
-          if (meta.compressed) ev.compressed = true
+        if (cut) {
+          ev.base64 = data.subarray(0, maxRecorded).toString('base64')
+          ev.truncated = true
+        } else if (isBinary) ev.base64 = data.toString('base64')
+        else ev.text = data.toString('utf8')
+        if (a.metaHead < a.metaTail) {
+          const slot = a.metaHead++ % a.metaFrames.length
+          ev.wireSize = a.metaWire[slot]!
+          ev.frames = a.metaFrames[slot]!
+          if (a.metaComp[slot] === 1) ev.compressed = true
         }
-        emit(ev)
+        ctx.emitMessage(ev, data)
         ctx.countMessageIn()
       })
 

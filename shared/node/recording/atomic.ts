@@ -1,0 +1,141 @@
+/**
+ * Atomic file writes: write to a temp file in the same directory, fsync it, rename it over
+ * the final name, fsync the directory. A crash at any point leaves either the old file or
+ * the complete new one under the final name, never a half-written file (a stray
+ * `.NAME.*.tmp` may remain and is removed by the next write's cleanup or by hand).
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
+import { recError, REC_CODES } from '../../common/recording/errors.ts'
+
+function tempName(final: string): string {
+  return path.join(path.dirname(final), `.${path.basename(final)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | null = null
+  try {
+    fd = fs.openSync(dir, 'r')
+    fs.fsyncSync(fd)
+  } catch {
+    /* some platforms cannot fsync a directory (Windows); the rename is still atomic */
+  } finally {
+    if (fd !== null) fs.closeSync(fd)
+  }
+}
+
+const writeError = (final: string, e: unknown) => recError(REC_CODES.write, `cannot write ${final}: ${(e as Error).message}`, { file: final })
+
+/** A file being written; commit() makes it appear under the final name, abort() removes it. */
+export class AtomicFile {
+  readonly final: string
+  readonly temp: string
+  private fd: number
+  private done = false
+  bytes = 0
+
+  constructor(final: string) {
+    this.final = path.resolve(final)
+    this.temp = tempName(this.final)
+    try {
+      this.fd = fs.openSync(this.temp, 'wx', 0o644)
+    } catch (e) {
+      throw writeError(this.final, e)
+    }
+  }
+
+  write(data: Uint8Array | string): void {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    try {
+      let off = 0
+      while (off < buf.length) off += fs.writeSync(this.fd, buf, off)
+      this.bytes += buf.length
+    } catch (e) {
+      this.abort()
+      throw writeError(this.final, e)
+    }
+  }
+
+  /** A Writable over this file (for pipelines, e.g. gzip). */
+  writable(): Writable {
+    return new Writable({
+      highWaterMark: 1 << 20,
+      write: (chunk: Buffer, _enc, cb) => {
+        try {
+          this.write(chunk)
+          cb()
+        } catch (e) {
+          cb(e as Error)
+        }
+      },
+    })
+  }
+
+  commit(): void {
+    if (this.done) return
+    this.done = true
+    try {
+      fs.fsyncSync(this.fd)
+      fs.closeSync(this.fd)
+      fs.renameSync(this.temp, this.final)
+    } catch (e) {
+      try {
+        fs.unlinkSync(this.temp)
+      } catch {
+        /* gone */
+      }
+      throw writeError(this.final, e)
+    }
+    fsyncDir(path.dirname(this.final))
+  }
+
+  abort(): void {
+    if (this.done) return
+    this.done = true
+    try {
+      fs.closeSync(this.fd)
+    } catch {
+      /* closed */
+    }
+    try {
+      fs.unlinkSync(this.temp)
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Writes the whole content atomically. */
+export function writeFileAtomic(final: string, data: Uint8Array | string | Iterable<Uint8Array | string>): number {
+  const f = new AtomicFile(final)
+  try {
+    if (typeof data === 'string' || data instanceof Uint8Array) f.write(data)
+    else {
+      // Batch small pieces into ~1 MiB writes.
+      let buf = ''
+      for (const piece of data) {
+        if (typeof piece === 'string') {
+          buf += piece
+          if (buf.length >= 1 << 20) {
+            f.write(buf)
+            buf = ''
+          }
+        } else {
+          if (buf) {
+            f.write(buf)
+            buf = ''
+          }
+          f.write(piece)
+        }
+      }
+      if (buf) f.write(buf)
+    }
+    f.commit()
+  } catch (e) {
+    f.abort()
+    throw e
+  }
+  return f.bytes
+}

@@ -1,0 +1,429 @@
+/**
+ * Server-Sent Events over undici (Client.dispatch, the primitive under `request`), not an
+ * EventSource: we see the raw status, headers, each chunk's arrival and timing. Parsing is
+ * the sans-IO SseParser (WHATWG rules). Behaviour follows EventSource where it matters:
+ *
+ * - a status other than 200, a 204, or a Content-Type other than text/event-stream fails
+ *   the connection for good (no reconnect), with a diagnosis naming the cause;
+ * - a network error or the end of the stream reconnects after the reconnection time (the
+ *   server's `retry:` or ours), sending Last-Event-ID as the UTF-8 bytes of the last id;
+ *   reconnect is on by default; optional exponential backoff with full jitter on top;
+ * - after a resume, numeric ids that repeat or skip are flagged (`sse.resume`);
+ * - an expected heartbeat: a warning when no byte arrives within N ms.
+ */
+import type { Client } from 'undici'
+import type { Dispatcher } from 'undici'
+import type { Socket } from 'node:net'
+import type { EventDraft, HeaderPairs, SseEvent, StatsEvent } from '../../common/events/index.ts'
+import type { SendItem } from '../../common/spec/index.ts'
+import { WiretraceError, exitCodeFor, type ErrorCode } from '../../common/errors/index.ts'
+import { backoffDelay, resolveReconnect } from '../../common/backoff.ts'
+import { SseParser, type SseSink } from '../../common/parsers/sse.ts'
+import type { Transport, TransportContext, DialResult } from '../engine/types.ts'
+import { mono, ms } from '../engine/clock.ts'
+import { parseTargetUrl } from '../engine/validate.ts'
+import {
+  HeadCapture,
+  bodyOf,
+  decodeBuf,
+  flatHeaders,
+  hasHeader,
+  headBytes,
+  headerOf,
+  mapHttpError,
+  maybeRedactHeaders,
+  maybeRedactUrl,
+  parseRequestHead,
+  pipelineClient,
+  rawPairs,
+  requestTarget,
+  utf8HeaderValue,
+} from './http/exchange.ts'
+import { diagnoseContentType, diagnoseStatus } from './http/diagnose.ts'
+
+/** Our reconnection time when the server sets none (EventSource implementations use ~3 s). */
+export const DEFAULT_SSE_RETRY_MS = 3000
+
+interface AttemptResult {
+  /** 'fatal': never reconnect; 'opened-ended': the stream ran and ended (or broke); 'failed': never opened. */
+  kind: 'fatal' | 'ended' | 'failed' | 'stopped'
+  code?: ErrorCode
+  reason: string
+}
+
+const NUMERIC = /^-?\d{1,15}$/
+
+export function createSseTransport(ctx: TransportContext): Transport {
+  const spec = ctx.spec
+  const url = parseTargetUrl(spec.url, 'sse')
+  const o = spec.sse ?? {}
+  const limits = ctx.limits
+  const conn = ctx.id
+  const c = ctx.counters
+  const reconnectOn = o.reconnect ?? spec.reconnect?.enabled ?? true
+  const policy = resolveReconnect({ maxAttempts: 0, ...spec.reconnect, enabled: reconnectOn })
+  const ourRetry = o.retryMs ?? DEFAULT_SSE_RETRY_MS
+  const heartbeatMs = o.expectHeartbeatMs ?? 0
+  const body = bodyOf(spec)
+  const method = (spec.method ?? (body ? 'POST' : 'GET')).toUpperCase()
+
+  let client: Client | null = null
+  let controller: Dispatcher.DispatchController | null = null
+  let socket: Socket | null = null
+  let stopped = false
+  let serverRetry: number | undefined
+  let chunkIndex = 0
+  let lastChunkAt = 0
+  // Resume check: the Last-Event-ID this attempt sent, until the first event with an id.
+  let resumeFrom: string | null = null
+  let settle: ((r: AttemptResult) => void) | null = null
+  let hbTimer: NodeJS.Timeout | null = null
+  let hbWarned = false
+
+  const emit = (d: EventDraft): void => {
+    ctx.emit(d)
+  }
+
+  const sink: SseSink = {
+    event(id, type, data, lastEventId, retry, size) {
+      c.msgsIn++
+      const ev = { seq: 0, ts: 0, conn, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
+      if (resumeFrom !== null && id !== undefined) checkResume(id)
+      ctx.emit(ev)
+      ctx.countMessageIn()
+    },
+    retry(v) {
+      serverRetry = v
+      ctx.emit({ type: 'sse.retry', conn, retryMs: v })
+    },
+    comment(text) {
+      ctx.emit({ type: 'sse.comment', conn, text })
+    },
+    error(code, message, detail) {
+      emit({ type: 'error', conn, code, phase: 'open', message, fatal: true, detail })
+      finishAttempt({ kind: 'fatal', code, reason: message })
+    },
+  }
+  const parser = new SseParser(sink, {
+    maxLineBytes: limits.maxSseLineBytes,
+    maxEventBytes: limits.maxSseEventBytes,
+    lastEventId: o.lastEventId ?? '',
+    decode: decodeBuf,
+  })
+
+  function checkResume(firstId: string): void {
+    const last = resumeFrom!
+    resumeFrom = null
+    if (!NUMERIC.test(last) || !NUMERIC.test(firstId)) return
+    const l = Number(last)
+    const f = Number(firstId)
+    const duplicates = f <= l ? l - f + 1 : 0
+    const gap = f > l + 1 ? f - l - 1 : 0
+    emit({ type: 'sse.resume', conn, lastEventId: last, firstId, duplicates, gap })
+    if (duplicates || gap) {
+      emit({
+        type: 'diagnosis',
+        conn,
+        code: 'WT_SSE_RESUME',
+        severity: 'warning',
+        title: duplicates ? `${duplicates} event(s) repeated after resume` : `${gap} event(s) missed after resume`,
+        explanation: duplicates
+          ? `We resumed with Last-Event-ID ${last} and the first event had id ${firstId}: the server replayed events the client already had.`
+          : `We resumed with Last-Event-ID ${last} and the first event had id ${firstId}: ids ${l + 1}..${f - 1} never arrived.`,
+        suggestions: ['Check the server reads the Last-Event-ID header and replays from the event after it.'],
+      })
+    }
+  }
+
+  function finishAttempt(r: AttemptResult): void {
+    const s = settle
+    if (!s) return
+    settle = null
+    stopHeartbeat()
+    try {
+      controller?.abort(new WiretraceError('WT_ABORTED', r.reason))
+    } catch {
+      /* already done */
+    }
+    s(r)
+  }
+
+  function startHeartbeat(): void {
+    if (heartbeatMs <= 0) return
+    hbWarned = false
+    const check = (): void => {
+      hbTimer = null
+      if (!settle) return
+      const idle = mono() - (c.lastInAt || 0)
+      if (idle >= heartbeatMs) {
+        if (!hbWarned) {
+          hbWarned = true
+          const msg = `no byte from the server for ${Math.round(idle)} ms (expected a heartbeat at least every ${heartbeatMs} ms)`
+          emit({ type: 'error', conn, code: 'WT_SSE_HEARTBEAT_MISSED', phase: 'open', message: msg, fatal: false, detail: { idleMs: Math.round(idle), expectMs: heartbeatMs } })
+          emit({
+            type: 'diagnosis',
+            conn,
+            code: 'WT_SSE_HEARTBEAT_MISSED',
+            severity: 'warning',
+            title: `No heartbeat for ${(idle / 1000).toFixed(1)} s`,
+            explanation:
+              'Nothing (no event, no comment) arrived within the expected heartbeat interval. Either the server stopped sending heartbeats, or something in the path buffers the stream (a proxy or compression holding bytes until a threshold).',
+            suggestions: ['Compare with a direct connection (no proxy).', 'Check the server sends ":" comments regularly and disables response buffering (X-Accel-Buffering: no).'],
+          })
+        }
+        hbTimer = setTimeout(check, heartbeatMs)
+      } else {
+        hbWarned = false
+        hbTimer = setTimeout(check, heartbeatMs - idle + 1)
+      }
+      hbTimer.unref?.()
+    }
+    hbTimer = setTimeout(check, heartbeatMs)
+    hbTimer.unref?.()
+  }
+
+  function stopHeartbeat(): void {
+    if (hbTimer) clearTimeout(hbTimer)
+    hbTimer = null
+  }
+
+  function requestHeaders(dialed: DialResult): HeaderPairs {
+    const h: HeaderPairs = [...(spec.headers ?? [])]
+    if (!hasHeader(h, 'accept')) h.push(['Accept', 'text/event-stream'])
+    if (!hasHeader(h, 'cache-control')) h.push(['Cache-Control', 'no-store'])
+    const id = parser.lastEventId
+    if (id !== '' && !hasHeader(h, 'last-event-id')) h.push(['Last-Event-ID', utf8HeaderValue(id)])
+    if (body && !hasHeader(h, 'content-type')) h.push(['Content-Type', 'application/json'])
+    for (const p of dialed.forward?.headers ?? []) h.push(p)
+    return h
+  }
+
+  async function runAttempt(attempt: number): Promise<AttemptResult> {
+    const startedAt = mono()
+    emit({ type: 'conn.state', conn, state: 'connecting', attempt })
+    let dialed: DialResult
+    try {
+      dialed = await ctx.dial({ url, secure: url.protocol === 'https:', alpn: ['http/1.1'], tls: spec.tls, network: spec.network, purpose: 'http', signal: ctx.signal })
+    } catch (e) {
+      if (ctx.signal.aborted || stopped) return { kind: 'stopped', reason: 'stopped' }
+      const we = e instanceof WiretraceError ? e : new WiretraceError('WT_INTERNAL', String(e))
+      const fatal = we.code === 'WT_TLS_CONFIG' || we.code === 'WT_OPTION_INVALID'
+      const phase = (we.detail?.phase as 'tcp' | 'tls' | 'dns' | 'proxy' | undefined) ?? 'tcp'
+      emit({ type: 'error', conn, code: we.code, phase, message: we.message, fatal: fatal || !reconnectOn, ...(we.detail ? { detail: we.detail } : {}) })
+      return { kind: fatal ? 'fatal' : 'failed', code: we.code, reason: we.message }
+    }
+    if (stopped) {
+      dialed.socket.destroy()
+      return { kind: 'stopped', reason: 'stopped' }
+    }
+    socket = dialed.socket as Socket
+    const headers = requestHeaders(dialed)
+    const sentLastEventId = parser.lastEventId
+    resumeFrom = sentLastEventId !== '' ? sentLastEventId : null
+    const capture = new HeadCapture(limits.maxHeaderBytes)
+    let requestAt = mono()
+    capture.attach(socket, (head) => {
+      requestAt = capture.writtenAt
+      const p = parseRequestHead(head)
+      c.bytesOut += head.length + 4
+      emit({
+        type: 'http.request',
+        conn,
+        method: p.method || method,
+        url: maybeRedactUrl(spec, url.toString()),
+        headers: maybeRedactHeaders(spec, p.headers.length ? p.headers : headers),
+        ...(body ? { bodySize: body.length } : {}),
+      })
+    })
+    const cl = pipelineClient(ctx, url, dialed, { headersTimeoutMs: limits.connectTimeoutMs, maxHeaderBytes: limits.maxHeaderBytes })
+    client = cl
+    chunkIndex = 0
+    parser.reset()
+
+    const result = await new Promise<AttemptResult>((resolve) => {
+      settle = resolve
+      let gotHead = false
+      let failing: { code: ErrorCode; status: number; statusText: string; pairs: HeaderPairs; contentType?: string } | null = null
+      const preview: Buffer[] = []
+      let previewLen = 0
+      const failNow = (): void => {
+        const f = failing!
+        const text = Buffer.concat(preview).subarray(0, limits.maxBodyPreviewBytes).toString('utf8')
+        emit({
+          type: 'http.response',
+          conn,
+          status: f.status,
+          statusText: f.statusText,
+          httpVersion: '1.1',
+          headers: maybeRedactHeaders(spec, f.pairs),
+          durationMs: ms(mono() - requestAt),
+          ...(text ? { bodyPreview: text } : {}),
+        })
+        let message: string
+        if (f.code === 'WT_SSE_CONTENT_TYPE') {
+          message = `the response Content-Type is ${f.contentType ? JSON.stringify(f.contentType) : 'missing'}, not text/event-stream`
+          emit({ type: 'error', conn, code: f.code, phase: 'handshake', message, fatal: true, detail: { status: f.status, contentType: f.contentType ?? null } })
+          emit({ conn, ...diagnoseContentType(f.contentType, text) })
+        } else {
+          message =
+            f.code === 'WT_SSE_NO_CONTENT'
+              ? 'the server answered 204 No Content: it asks the client to stop reconnecting'
+              : `the server answered ${f.status}${f.statusText ? ` ${f.statusText}` : ''}; an event stream needs 200`
+          emit({ type: 'error', conn, code: f.code, phase: 'handshake', message, fatal: true, detail: { status: f.status } })
+          emit({ conn, ...diagnoseStatus(f.code, f.status, f.statusText, f.pairs, 'an event stream', text) })
+        }
+        finishAttempt({ kind: 'fatal', code: f.code, reason: message })
+      }
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(ctl) {
+          controller = ctl
+        },
+        onResponseStart(ctl, status, _h, statusText) {
+          if (!settle) return
+          const pairs = rawPairs(ctl.rawHeaders as Buffer[] | null)
+          c.bytesIn += headBytes(status, statusText ?? '', pairs)
+          c.lastInAt = mono()
+          if (status < 200) return
+          gotHead = true
+          const ct = headerOf(pairs, 'content-type')
+          if (status !== 200 || !ct || ct.split(';')[0]!.trim().toLowerCase() !== 'text/event-stream') {
+            failing = {
+              code: status === 204 ? 'WT_SSE_NO_CONTENT' : status !== 200 ? 'WT_HTTP_STATUS' : 'WT_SSE_CONTENT_TYPE',
+              status,
+              statusText: statusText ?? '',
+              pairs,
+              contentType: ct,
+            }
+            if (status === 204) return failNow()
+            // Read a preview of the error body, briefly.
+            const t = setTimeout(() => failing && settle && failNow(), 1000)
+            t.unref?.()
+            return
+          }
+          emit({
+            type: 'http.response',
+            conn,
+            status,
+            statusText: statusText ?? '',
+            httpVersion: '1.1',
+            headers: maybeRedactHeaders(spec, pairs),
+            durationMs: ms(mono() - requestAt),
+          })
+          const now = mono()
+          lastChunkAt = now
+          emit({ type: 'open', conn, durationMs: ms(now - startedAt), phases: { ...dialed.phases, handshake: ms(now - requestAt) } })
+          emit({ type: 'conn.state', conn, state: 'open', attempt })
+          startHeartbeat()
+        },
+        onResponseData(_ctl, chunk) {
+          if (!settle) return
+          const now = mono()
+          c.bytesIn += chunk.length
+          c.lastInAt = now
+          if (failing) {
+            if (previewLen < limits.maxBodyPreviewBytes) {
+              preview.push(chunk)
+              previewLen += chunk.length
+            }
+            if (previewLen >= limits.maxBodyPreviewBytes) failNow()
+            return
+          }
+          ctx.emit({ type: 'chunk', conn, size: chunk.length, index: chunkIndex++, gapMs: ms(now - lastChunkAt) })
+          lastChunkAt = now
+          parser.push(chunk)
+        },
+        onResponseEnd() {
+          if (!settle) return
+          if (failing) return failNow()
+          const end = parser.end()
+          if (end.discardedEvent) {
+            emit({ type: 'note', conn, text: `the stream ended in the middle of an event: ${end.discardedBytes} bytes discarded${end.partialLine ? ' (last line without a line end)' : ''}, as the SSE rules say`, source: 'engine' })
+          }
+          finishAttempt({ kind: 'ended', reason: 'the server ended the stream' })
+        },
+        onResponseError(_ctl, err) {
+          if (!settle) return
+          if (failing) return failNow()
+          if (stopped) return finishAttempt({ kind: 'stopped', reason: 'stopped' })
+          const m = mapHttpError(err, gotHead)
+          const fatal = m.code === 'WT_HTTP_HEADERS_TOO_LARGE' || m.code === 'WT_HTTP_PROTOCOL'
+          emit({ type: 'error', conn, code: m.code, phase: m.phase, message: m.message, fatal: fatal || !reconnectOn })
+          finishAttempt({ kind: fatal ? 'fatal' : gotHead ? 'ended' : 'failed', code: m.code, reason: m.message })
+        },
+      }
+      try {
+        cl.dispatch(
+          {
+            origin: url.origin,
+            path: requestTarget(url, dialed),
+            method: method as Dispatcher.HttpMethod,
+            headers: flatHeaders(headers),
+            body: body ?? null,
+          },
+          handler,
+        )
+      } catch (e) {
+        const message = `the request cannot be sent: ${(e as Error).message}`
+        emit({ type: 'error', conn, code: 'WT_OPTION_INVALID', phase: 'handshake', message, fatal: true })
+        finishAttempt({ kind: 'fatal', code: 'WT_OPTION_INVALID', reason: message })
+      }
+    })
+    capture.detach()
+    controller = null
+    cl.destroy().catch(() => {})
+    socket?.destroy()
+    socket = null
+    client = null
+    return result
+  }
+
+  return {
+    async start(): Promise<void> {
+      let attempt = 0
+      let failures = 0
+      for (;;) {
+        attempt++
+        const r = await runAttempt(attempt)
+        if (stopped || ctx.signal.aborted || r.kind === 'stopped') {
+          emit({ type: 'conn.state', conn, state: 'closed', attempt, reason: 'stopped' })
+          return ctx.finish('stopped', 0)
+        }
+        if (r.kind === 'fatal') {
+          emit({ type: 'conn.state', conn, state: 'failed', attempt, reason: r.reason })
+          return ctx.finish(r.reason, exitCodeFor(r.code ?? 'WT_INTERNAL'))
+        }
+        failures = r.kind === 'failed' ? failures + 1 : 1
+        if (!reconnectOn || (policy.maxAttempts > 0 && attempt > policy.maxAttempts)) {
+          const clean = r.kind === 'ended' && !r.code
+          emit({ type: 'conn.state', conn, state: clean ? 'closed' : 'failed', attempt, reason: r.reason })
+          return ctx.finish(r.reason, clean ? 0 : exitCodeFor(r.code ?? 'WT_CONNECTION_CLOSED'))
+        }
+        const base = serverRetry ?? ourRetry
+        const delay = o.backoff ? backoffDelay(failures, { ...policy, initialDelayMs: base, maxDelayMs: Math.max(base, policy.maxDelayMs) }) : base
+        emit({ type: 'conn.state', conn, state: 'reconnecting', attempt, delayMs: delay, reason: r.reason })
+        if (!(await ctx.sleep(delay)) || stopped) {
+          emit({ type: 'conn.state', conn, state: 'closed', attempt, reason: 'stopped' })
+          return ctx.finish('stopped', 0)
+        }
+      }
+    },
+    send(_item: SendItem): void {
+      throw new WiretraceError('WT_OPTION_INVALID', 'an SSE connection cannot send messages (the request body is sent once, at the start)')
+    },
+    close(): void {
+      stopped = true
+      finishAttempt({ kind: 'stopped', reason: 'closed' })
+      client?.destroy().catch(() => {})
+    },
+    destroy(): void {
+      stopped = true
+      finishAttempt({ kind: 'stopped', reason: 'destroyed' })
+      stopHeartbeat()
+      client?.destroy().catch(() => {})
+      socket?.destroy()
+    },
+    sample(): Partial<StatsEvent> {
+      return socket ? { writableLength: socket.writableLength } : {}
+    },
+  }
+}
