@@ -98,7 +98,7 @@ describe('wiretrace CLI', () => {
     const p = spawn(process.execPath, [BIN, 'record', s.url, '--out', out, '--quiet'])
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
-        if (fs.existsSync(out) && fs.statSync(out).size > 2_000_000) {
+        if (fs.existsSync(out) && fs.statSync(out).size > 3_000_000) {
           clearInterval(poll)
           resolve()
         }
@@ -111,7 +111,7 @@ describe('wiretrace CLI', () => {
     // Only a torn last line may be reported, nothing else.
     expect(back.issues.filter((i) => i.code !== 'WT_RECORDING_TRUNCATED')).toEqual([])
     const msgs = back.events.filter((e) => e.type === 'ws.message')
-    expect(msgs.length).toBeGreaterThan(10_000)
+    expect(msgs.length).toBeGreaterThan(5_000)
     // seq has no gap: nothing before the cut was lost.
     back.events.forEach((e, i) => expect(e.seq).toBe(i))
     msgs.forEach((m, i) => expect((m as { text: string }).text.startsWith(`message number ${i} `)).toBe(true))
