@@ -57,6 +57,7 @@ class Attempt {
   curComp = false
   curFrameList: Array<{ fin: boolean; rsv1: boolean; opcode: number; masked: boolean; payloadLength: number; wireLength: number }> | null = null
   controlWire: number[] = []
+  backlogReported = false
   constructor(size: number) {
     this.metaFrames = new Uint32Array(size)
     this.metaWire = new Float64Array(size)
@@ -121,6 +122,10 @@ export function createWsTransport(ctx: TransportContext): Transport {
       if (a.metaTail - a.metaHead >= size) {
         // ws is more than maxInspectorBacklog messages behind the wire: drop the oldest facts, say so once.
         a.metaHead++
+        if (!a.backlogReported) {
+          a.backlogReported = true
+          err('WT_LIMIT_INSPECTOR_BACKLOG', 'open', `the wire inspector is more than ${size} messages ahead of ws; wire facts (frames, wire size) of the oldest messages are dropped, the messages themselves are not`, false, { limit: size })
+        }
       }
       const slot = a.metaTail++ % size
       a.metaFrames[slot] = a.curFrames
