@@ -3,6 +3,8 @@
  * same run on the same machine. Figures only mean something side by side: this machine is
  * shared and noisy. `npm run bench -- ws sse` runs a subset.
  */
+export {}
+
 type Bench = () => Promise<Record<string, unknown>>
 
 const BENCHES: Record<string, () => Promise<Bench>> = {

@@ -50,7 +50,7 @@ describe('layering', () => {
     const cfg = JSON.parse(fs.readFileSync('tsconfig.common.json', 'utf8')) as { compilerOptions: { lib: string[]; types: string[] }; include: string[] }
     expect(cfg.compilerOptions.lib.some((l) => /dom/i.test(l))).toBe(false)
     expect(cfg.compilerOptions.types).toEqual([])
-    expect(cfg.include).toEqual(['shared/common/**/*.ts'])
+    expect(cfg.include).toEqual(['shared/common/**/*.ts', 'shared/types/universal.d.ts'])
   })
 
   it('the renderer reaches the engine only through the shared contract', () => {
