@@ -37,6 +37,7 @@ export class Connection {
   readonly writer: RecordingWriter | null
   readonly done: Promise<EndEvent>
   private seq = 0
+  private lastTs = 0
   private readonly listeners: EventListener[]
   private readonly abort = new AbortController()
   private transport: Transport | null = null
@@ -90,6 +91,7 @@ export class Connection {
     } else {
       ev = { seq: this.seq++, ts: nowTs(), ...draft } as WiretraceEvent
     }
+    this.lastTs = ev.ts
     this.writer?.write(ev)
     const t = ev.type
     if (t !== 'ws.message' && t !== 'sse.event' && t !== 'chunk' && t !== 'stream.line' && t !== 'stream.data') {
@@ -108,9 +110,11 @@ export class Connection {
   }
 
   /** emit() for a WebSocket message with its raw payload bytes (see TransportContext.emitMessage). */
-  readonly emitMessage = (ev: WsMessageEvent, raw: Buffer): void => {
+  readonly emitMessage = (ev: WsMessageEvent, raw: Buffer, arrivedTs?: number): void => {
     ev.seq = this.seq++
-    ev.ts = nowTs()
+    // Messages parsed from one socket read share its arrival time; never earlier than the last stamp.
+    const t = arrivedTs !== undefined && arrivedTs >= this.lastTs ? arrivedTs : nowTs()
+    ev.ts = this.lastTs = t
     this.writer?.write(ev, raw)
     const ls = this.listeners
     for (let i = 0; i < ls.length; i++) {

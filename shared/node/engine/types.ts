@@ -59,9 +59,10 @@ export interface TransportContext {
   emit(draft: EventDraft): WiretraceEvent
   /**
    * The hot path for a WebSocket message: like emit, and hands the recording the payload's
-   * wire bytes so it can copy them instead of re-encoding the decoded text.
+   * wire bytes so it can copy them instead of re-encoding the decoded text. `arrivedTs` is the
+   * socket read's time (ts clock) that delivered the message, saving a clock read per message.
    */
-  emitMessage(ev: WsMessageEvent, raw: Buffer): void
+  emitMessage(ev: WsMessageEvent, raw: Buffer, arrivedTs?: number): void
   /** The one network pipeline: route (proxy rules), DNS, TCP, proxy exchange, TLS. Emits those events. */
   dial(req: DialRequest): Promise<DialResult>
   /** Count a received message toward maxMessages; the engine stops cleanly when reached. */

@@ -17,7 +17,7 @@ import { base64ToBytes } from '../../common/bytes.ts'
 import { WsFrameInspector, findHeadEnd, parseHead } from '../../common/parsers/ws-frames.ts'
 import { redactHeaders } from '../../common/redact.ts'
 import type { Transport, TransportContext } from '../engine/types.ts'
-import { mono, ms } from '../engine/clock.ts'
+import { mono, ms, TIME_ORIGIN } from '../engine/clock.ts'
 import { parseTargetUrl } from '../engine/validate.ts'
 
 /** ws error codes -> ours. */
@@ -58,6 +58,8 @@ class Attempt {
   curFrameList: Array<{ fin: boolean; rsv1: boolean; opcode: number; masked: boolean; payloadLength: number; wireLength: number }> | null = null
   controlWire: number[] = []
   backlogReported = false
+  /** ts-clock time of the socket read being parsed. */
+  chunkTs = 0
   constructor(size: number) {
     this.metaFrames = new Uint32Array(size)
     this.metaWire = new Float64Array(size)
@@ -305,7 +307,9 @@ export function createWsTransport(ctx: TransportContext): Transport {
         c.bytesIn -= n
       }
       c.bytesIn += chunk.length
-      c.lastInAt = mono()
+      const t = mono()
+      c.lastInAt = t
+      a.chunkTs = Math.round((TIME_ORIGIN + t) * 1000) / 1000
       if (headBuf) {
         const all = headBuf.length ? Buffer.concat([headBuf, chunk]) : chunk
         const end = findHeadEnd(all, Math.max(0, headBuf.length - 3))
@@ -485,7 +489,7 @@ export function createWsTransport(ctx: TransportContext): Transport {
           ev.frames = a.metaFrames[slot]!
           if (a.metaComp[slot] === 1) ev.compressed = true
         }
-        ctx.emitMessage(ev, data)
+        ctx.emitMessage(ev, data, a.chunkTs)
         ctx.countMessageIn()
       })
 
