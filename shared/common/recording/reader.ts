@@ -62,7 +62,8 @@ export class RecordingReader {
         this.skipping = true
         this.offset += rest.length
       } else {
-        this.pending.push(rest.slice())
+        // A copy: callers may reuse their buffer, and Buffer.prototype.slice would share it.
+        this.pending.push(new Uint8Array(rest))
         this.pendingBytes += rest.length
       }
     }
@@ -102,6 +103,7 @@ export class RecordingReader {
     let text: string
     if (this.pendingBytes > 0) {
       this.pending.push(tail)
+      this.pendingBytes += tail.length
       text = this.joinPending()
       this.pending = []
       this.pendingBytes = 0
@@ -113,7 +115,8 @@ export class RecordingReader {
     try {
       value = JSON.parse(text)
     } catch (e) {
-      this.issue('WT_RECORDING_LINE', this.line, `not JSON: ${(e as Error).message}`)
+      if (!this.header && this.line === 1) this.issue('WT_RECORDING_HEADER', 1, 'line 1 is not JSON, so this is not a Wiretrace recording ({"format":"wiretrace",...})')
+      else this.issue('WT_RECORDING_LINE', this.line, `not JSON: ${(e as Error).message}`)
       return
     }
     this.accept(value, this.line, out)
