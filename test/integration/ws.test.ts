@@ -169,6 +169,29 @@ describe('WebSocket: TLS', () => {
     expect(insecure.end.exitCode).toBe(0)
   })
 
+  it('presents a client certificate (PEM and PKCS#12) to a server that requires one', async () => {
+    const ca = makeCa()
+    const leaf = ca.issue(['127.0.0.1'])
+    const client = ca.issue(['client.test'], { client: true, cn: 'wiretrace-client' })
+    const seen: string[] = []
+    const s = await serve(
+      wsServer((ws, req) => {
+        seen.push(String((req.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN))
+        ws.send('hi')
+      }, { tls: { ...leaf, ca: ca.caCert, requestCert: true, rejectUnauthorized: true } as never }),
+    )
+    const pem = await run({ url: s.url, transport: 'ws', maxMessages: 1, tls: { ca: [ca.caCert], cert: client.cert, key: client.key } })
+    expect(pem.end.exitCode).toBe(0)
+    const { execFileSync } = await import('node:child_process')
+    const pfx = execFileSync('openssl', ['pkcs12', '-export', '-in', client.certPath, '-inkey', client.keyPath, '-passout', 'pass:pw'])
+    const p12 = await run({ url: s.url, transport: 'ws', maxMessages: 1, tls: { ca: [ca.caCert], pfx: pfx.toString('base64'), passphrase: 'pw' } })
+    expect(p12.end.exitCode).toBe(0)
+    expect(seen).toEqual(['wiretrace-client', 'wiretrace-client'])
+    const wrong = await run({ url: s.url, transport: 'ws', tls: { ca: [ca.caCert], pfx: pfx.toString('base64'), passphrase: 'nope' } })
+    expect(wrong.of('error')[0]!.code).toBe('WT_TLS_CONFIG')
+    expect(wrong.end.exitCode).toBe(2)
+  })
+
   it('names a hostname mismatch', async () => {
     const ca = makeCa()
     const leaf = ca.issue(['other.test'])

@@ -219,7 +219,8 @@ export async function startTls(
       passphrase: o.passphrase,
       // We verify ourselves after the handshake so the chain is recorded even when it is rejected.
       rejectUnauthorized: false,
-      checkServerIdentity: (name, cert) => tls.checkServerIdentity(servername || name || host, cert),
+      // Node would check against options.host, which defaults to "localhost" when a socket is given.
+      checkServerIdentity: (_name, cert) => tls.checkServerIdentity(servername || host, cert),
     })
   } catch (e) {
     socket.destroy()
