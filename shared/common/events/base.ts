@@ -25,6 +25,8 @@ export interface Payload {
   base64?: string
   /** Set when the recording kept only the first `limits.maxRecordedPayload` bytes. */
   truncated?: boolean
+  /** Set by export redaction when a rule changed the payload (`size` stays the recorded size). */
+  redacted?: boolean
 }
 
 export interface CertInfo {

@@ -213,9 +213,9 @@ export class Redactor {
 
   header(h: RecordingHeader): RecordingHeader {
     if (!this.active) return h
-    const out: RecordingHeader = { ...h, connections: h.connections.map((s) => this.spec(s, 'header')) }
+    const out: RecordingHeader = { ...h, connections: h.connections.map((s) => (s && typeof s === 'object' && typeof s.url === 'string' ? this.spec(s, 'header') : s)) }
     if (this.enabled) out.secrets = 'redacted'
-    if (h.title) out.title = this.text(h.title, 'header title')
+    if (typeof h.title === 'string') out.title = this.text(h.title, 'header title')
     return out
   }
 
@@ -230,7 +230,7 @@ export class Redactor {
       if (!out) out = { ...src }
       out[k] = v
     }
-    if (t === 'conn.start') {
+    if (t === 'conn.start' && ev.spec && typeof ev.spec === 'object' && typeof ev.spec.url === 'string') {
       const spec = this.spec(ev.spec, 'conn.start')
       if (spec !== ev.spec) set('spec', spec)
     }
@@ -442,7 +442,6 @@ export class Redactor {
       }
     }
     if (this.regexRules.length) r = this.regex(r, where)
-    if (this.enabled && r.includes('://') && r.includes('@')) r = this.creds(r, where)
     return r
   }
 

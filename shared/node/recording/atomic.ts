@@ -139,3 +139,29 @@ export function writeFileAtomic(final: string, data: Uint8Array | string | Itera
   }
   return f.bytes
 }
+
+/**
+ * Removes temp files a crash left behind (`.NAME.PID.RAND.tmp`) older than `maxAgeMs`
+ * (default 1 hour, so a write in progress in another process is left alone). Returns their names.
+ */
+export function cleanStaleTemps(dir: string, maxAgeMs = 3_600_000, now = Date.now()): string[] {
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return removed
+  }
+  for (const n of names) {
+    if (!/^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(n)) continue
+    const p = path.join(dir, n)
+    try {
+      if (now - fs.statSync(p).mtimeMs < maxAgeMs) continue
+      fs.unlinkSync(p)
+      removed.push(n)
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return removed
+}

@@ -81,3 +81,4 @@ export async function diffCommand(a: string, b: string, opts: { conn?: string } 
 
 export { scanRecordings, recoverRecording, inspectForRecovery } from './recover.ts'
 export { previewExport } from './export.ts'
+export { cleanStaleTemps } from './atomic.ts'

@@ -10,13 +10,12 @@ import { Readable } from 'node:stream'
 import type { WiretraceEvent } from '../../common/events/index.ts'
 import { Redactor, type RedactionManifest, type RedactRule } from '../../common/recording/redact-rules.ts'
 import { isRecordingHeader, type RecordingHeader } from '../../common/recording/format.ts'
-import { peekType } from '../../common/recording/native.ts'
 import { harChunks } from '../../common/recording/har.ts'
 import { toMarkdown } from '../../common/recording/markdown.ts'
 import { migrator, type Migrator } from '../../common/recording/migrate.ts'
 import { recError, REC_CODES, ioLimits, IssueList, type ConvertIssue, type RecordingIoLimits } from '../../common/recording/errors.ts'
 import { AtomicFile, writeFileAtomic } from './atomic.ts'
-import { fileChunks, loadRecording, rawLines, sniff } from './files.ts'
+import { fileChunks, lineChunks, loadRecording, sniff } from './files.ts'
 
 export type ExportFormat = 'native' | 'har' | 'md'
 
@@ -26,7 +25,7 @@ export interface ExportOptions {
   /** Default redaction (default true). */
   redact?: boolean
   rules?: Array<string | RedactRule>
-  /** gzip level for native (default 6). */
+  /** gzip level for native (default 1: 2.5x faster than 6 for ~10% more bytes). */
   gzipLevel?: number
   limits?: Partial<RecordingIoLimits>
 }
@@ -58,9 +57,12 @@ export async function exportRecording(file: string, opts: ExportOptions): Promis
 
 /**
  * Streams the lines through the redactor into gzip. Lines no rule can touch (by their
- * `type`) are copied without parsing; damaged lines are reported and left out; a
- * truncated last line is reported (WT_RECORDING_TRUNCATED) and dropped.
+ * `type`, read from the bytes) are copied in whole runs without decoding; damaged lines are
+ * reported and left out; a truncated last line is reported (WT_RECORDING_TRUNCATED) and dropped.
  */
+const TYPE_KEY = Buffer.from('"type":"')
+const NL = Buffer.from('\n')
+
 async function exportNative(file: string, opts: ExportOptions, redactor: Redactor): Promise<ExportResult> {
   const limits = ioLimits(opts.limits)
   const kind = sniff(file)
@@ -68,73 +70,96 @@ async function exportNative(file: string, opts: ExportOptions, redactor: Redacto
   const issues = new IssueList(limits.maxIssues)
   let events = 0
   let mig: Migrator | null = null
-  const NL = Buffer.from('\n')
-  async function* produce(): AsyncGenerator<Buffer> {
-    const parts: Buffer[] = []
-    let size = 0
-    const push = (b: Buffer): void => {
-      parts.push(b, NL)
-      size += b.length + 1
+  let line = 0
+  const touched = new Map<string, boolean>()
+  const touches = (t: string): boolean => {
+    let v = touched.get(t)
+    if (v === undefined) {
+      v = redactor.touches(t)
+      if (touched.size < 1000) touched.set(t, v)
     }
-    for await (const batch of rawLines(fileChunks(file, kind === 'native-gz', limits), limits.maxLineBytes)) {
-      for (const l of batch) {
-        if (l.bytes.length === 0) continue
-        if (l.line === 1) {
+    return v
+  }
+  async function* produce(): AsyncGenerator<Buffer> {
+    for await (const c of lineChunks(fileChunks(file, kind === 'native-gz', limits), limits.maxLineBytes)) {
+      const buf = c.buf
+      const out: Buffer[] = []
+      let copyFrom = 0
+      let s = 0
+      while (s < buf.length) {
+        let e = buf.indexOf(10, s)
+        const complete = e >= 0
+        if (!complete) e = buf.length
+        line++
+        const lineNo = line
+        const next = e + 1
+        if (e === s) {
+          s = next
+          continue
+        }
+        if (!mig) {
           let h: unknown
           try {
-            h = JSON.parse(l.bytes.toString('utf8'))
+            h = JSON.parse(buf.toString('utf8', s, e))
           } catch {
             h = null
           }
           if (!isRecordingHeader(h)) throw recError(REC_CODES.foreign, 'line 1 is not a Wiretrace header', { line: 1, file })
           mig = migrator(h)
-          const out = JSON.stringify(redactor.header(mig.header))
-          push(out === JSON.stringify(h) ? l.bytes : Buffer.from(out))
+          const text = JSON.stringify(redactor.header(mig.header))
+          if (text !== JSON.stringify(h)) {
+            out.push(buf.subarray(copyFrom, s), Buffer.from(text), NL)
+            copyFrom = complete ? next : e
+          }
+          s = next
           continue
         }
-        const m = mig!
-        let text: string | null = null
-        const fast = m.steps.length === 0 && l.complete
-        if (fast) {
-          // Peek at the type without decoding the whole line.
-          text = l.bytes.toString('latin1', 0, Math.min(l.bytes.length, 240))
-          const t = peekType(text)
-          if (t !== null && !redactor.touches(t)) {
-            push(l.bytes)
-            events++
-            continue
+        if (complete && mig.steps.length === 0) {
+          const q = buf.indexOf(TYPE_KEY, s)
+          // The event's own `type` (top level: no "{" between the line start and the key).
+          const brace = q >= 0 ? buf.indexOf(0x7b, s + 1) : -1
+          if (q >= 0 && q < e && q - s < 240 && (brace < 0 || brace > q)) {
+            const qe = buf.indexOf(34, q + 8)
+            if (qe > 0 && qe < e && !touches(buf.toString('latin1', q + 8, qe))) {
+              events++
+              s = next
+              continue
+            }
           }
         }
-        text = l.bytes.toString('utf8')
-        let ev: WiretraceEvent
+        // Slow path: decode, check, migrate, redact.
+        let ev: WiretraceEvent | null = null
         try {
-          ev = JSON.parse(text) as WiretraceEvent
-        } catch (e) {
-          if (!l.complete) issues.add(REC_CODES.truncated, 'last line is incomplete (the writer was interrupted); left out', { line: l.line, offset: l.offset })
-          else issues.add(REC_CODES.corrupt, `not JSON (${(e as Error).message}); left out`, { line: l.line, offset: l.offset })
-          continue
+          ev = JSON.parse(buf.toString('utf8', s, e)) as WiretraceEvent
+        } catch (err) {
+          if (!complete || c.partial) issues.add(REC_CODES.truncated, 'last line is incomplete (the writer was interrupted); left out', { line: lineNo, offset: c.offset + s })
+          else issues.add(REC_CODES.corrupt, `not JSON (${(err as Error).message}); left out`, { line: lineNo, offset: c.offset + s })
         }
-        if (!ev || typeof ev !== 'object' || typeof ev.type !== 'string' || typeof ev.seq !== 'number' || typeof ev.conn !== 'string') {
-          issues.add(REC_CODES.corrupt, 'not an event (needs seq, ts, conn, type); left out', { line: l.line, offset: l.offset })
-          continue
+        if (ev !== null && (!ev || typeof ev !== 'object' || typeof ev.type !== 'string' || typeof ev.seq !== 'number' || typeof ev.conn !== 'string')) {
+          issues.add(REC_CODES.corrupt, 'not an event (needs seq, ts, conn, type); left out', { line: lineNo, offset: c.offset + s })
+          ev = null
         }
-        const up = m.event(ev)
-        const red = redactor.event(up)
-        push(red === ev ? l.bytes : Buffer.from(JSON.stringify(red)))
-        events++
+        if (ev === null) {
+          out.push(buf.subarray(copyFrom, s))
+          copyFrom = complete ? next : e
+        } else {
+          events++
+          const red = redactor.event(mig.event(ev))
+          if (red !== ev || !complete) {
+            out.push(buf.subarray(copyFrom, s), Buffer.from(JSON.stringify(red)), NL)
+            copyFrom = complete ? next : e
+          }
+        }
+        s = next
       }
-      if (size >= 1 << 20) {
-        yield Buffer.concat(parts, size)
-        parts.length = 0
-        size = 0
-      }
+      if (copyFrom < buf.length) out.push(buf.subarray(copyFrom))
+      yield out.length === 1 ? out[0]! : Buffer.concat(out)
     }
     if (!mig) throw recError(REC_CODES.foreign, `${file} is empty`, { line: 1, file })
-    if (size) yield Buffer.concat(parts, size)
   }
   const af = new AtomicFile(opts.out)
   try {
-    await pipeline(Readable.from(produce()), zlib.createGzip({ level: opts.gzipLevel ?? 6, chunkSize: 1 << 20 }), af.writable())
+    await pipeline(Readable.from(produce()), zlib.createGzip({ level: opts.gzipLevel ?? 1, chunkSize: 1 << 20 }), af.writable())
     af.commit()
   } catch (e) {
     af.abort()

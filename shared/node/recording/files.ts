@@ -75,52 +75,6 @@ export async function* fileChunks(file: string, gz: boolean, limitsIn?: Partial<
   }
 }
 
-export interface RawLine {
-  /** Bytes of the line without its newline. */
-  bytes: Buffer
-  line: number
-  /** Byte offset of the line's start in the (decompressed) stream. */
-  offset: number
-  /** False for a last line with no newline. */
-  complete: boolean
-}
-
-/** Raw lines of a (decompressed) stream; an overlong line throws WT_RECORDING_TOO_LARGE naming it. */
-export async function* rawLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<RawLine[]> {
-  let pending: Buffer[] = []
-  let pendingLen = 0
-  let line = 0
-  let offset = 0
-  for await (const chunk of chunks) {
-    const batch: RawLine[] = []
-    let start = 0
-    for (;;) {
-      const nl = chunk.indexOf(10, start)
-      if (nl === -1) break
-      let bytes = chunk.subarray(start, nl)
-      if (pendingLen) {
-        pending.push(bytes)
-        bytes = Buffer.concat(pending, pendingLen + bytes.length)
-        pending = []
-        pendingLen = 0
-      }
-      line++
-      if (bytes.length > maxLineBytes) throw recError(REC_CODES.tooLarge, `line is ${bytes.length} bytes, more than ${maxLineBytes} (maxLineBytes)`, { line, offset })
-      batch.push({ bytes, line, offset, complete: true })
-      offset += bytes.length + 1
-      start = nl + 1
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start)
-      pendingLen += rest.length
-      if (pendingLen > maxLineBytes) throw recError(REC_CODES.tooLarge, `line is longer than ${maxLineBytes} bytes (maxLineBytes)`, { line: line + 1, offset })
-      pending.push(Buffer.from(rest))
-    }
-    if (batch.length) yield batch
-  }
-  if (pendingLen) yield [{ bytes: Buffer.concat(pending, pendingLen), line: line + 1, offset, complete: false }]
-}
-
 export interface LoadedRecording {
   kind: FileKind
   header: RecordingHeader
@@ -145,11 +99,24 @@ export async function loadRecording(file: string, limitsIn?: Partial<RecordingIo
   }
   const reader = new RecordingReader({ maxLineBytes: limits.maxLineBytes, maxIssues: limits.maxIssues })
   const events: WiretraceEvent[] = []
-  for await (const chunk of fileChunks(file, kind === 'native-gz', limits)) {
-    const evs = reader.push(chunk)
+  // Feed the reader whole lines (it then never joins pieces of a line across chunks).
+  let carry: Buffer | null = null
+  const feed = (buf: Buffer): void => {
+    const evs = reader.push(buf)
     if (events.length + evs.length > limits.maxEvents) throw recError(REC_CODES.tooLarge, `more than ${limits.maxEvents} events (maxEvents)`, { line: reader.line, file })
     for (let i = 0; i < evs.length; i++) events.push(evs[i]!)
   }
+  for await (const chunk of fileChunks(file, kind === 'native-gz', limits)) {
+    const nl = chunk.lastIndexOf(10)
+    if (nl < 0) {
+      carry = carry ? Buffer.concat([carry, chunk]) : chunk
+      if (carry.length > limits.maxLineBytes) throw recError(REC_CODES.tooLarge, `a line is longer than ${limits.maxLineBytes} bytes (maxLineBytes)`, { line: reader.line + 1, file })
+      continue
+    }
+    feed(carry ? Buffer.concat([carry, chunk.subarray(0, nl + 1)]) : chunk.subarray(0, nl + 1))
+    carry = nl + 1 < chunk.length ? Buffer.from(chunk.subarray(nl + 1)) : null
+  }
+  if (carry) feed(carry)
   for (const e of reader.end()) events.push(e)
   if (!reader.header) {
     const first = reader.issues[0]
@@ -158,4 +125,46 @@ export async function loadRecording(file: string, limitsIn?: Partial<RecordingIo
   const m = migrator(reader.header)
   const out = m.steps.length ? events.map(m.event) : events
   return { kind, header: m.header, events: out, issues: reader.issues, issueCount: reader.issueCount, steps: m.steps }
+}
+
+export interface LineChunk {
+  /** Whole lines (each ending in "\n"), or the final piece without a newline when `partial`. */
+  buf: Buffer
+  /** Byte offset of `buf` in the (decompressed) stream. */
+  offset: number
+  partial: boolean
+}
+
+/**
+ * Line-aligned chunks of a (decompressed) stream: no per-line objects, so the hot loops can
+ * scan bytes and copy whole runs of untouched lines. A line longer than maxLineBytes throws
+ * WT_RECORDING_TOO_LARGE naming its line.
+ */
+export async function* lineChunks(chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<LineChunk> {
+  let carry: Buffer | null = null
+  let offset = 0
+  for await (const chunk of chunks) {
+    const nl = chunk.lastIndexOf(10)
+    if (nl < 0) {
+      carry = carry ? Buffer.concat([carry, chunk]) : chunk
+      if (carry.length > maxLineBytes) throw recError(REC_CODES.tooLarge, `a line is longer than ${maxLineBytes} bytes (maxLineBytes)`, { offset })
+      continue
+    }
+    const head = chunk.subarray(0, nl + 1)
+    const buf = carry ? Buffer.concat([carry, head]) : head
+    carry = nl + 1 < chunk.length ? Buffer.from(chunk.subarray(nl + 1)) : null
+    // Check line lengths (rare: only when the chunk is big enough to hold an overlong line).
+    if (buf.length > maxLineBytes) {
+      let s = 0
+      for (;;) {
+        const e = buf.indexOf(10, s)
+        if (e < 0) break
+        if (e - s > maxLineBytes) throw recError(REC_CODES.tooLarge, `a line is ${e - s} bytes, more than ${maxLineBytes} (maxLineBytes)`, { offset: offset + s })
+        s = e + 1
+      }
+    }
+    yield { buf, offset, partial: false }
+    offset += buf.length
+  }
+  if (carry && carry.length) yield { buf: carry, offset, partial: true }
 }

@@ -11,9 +11,10 @@ import { isRecordingHeader } from '../../common/recording/format.ts'
 import { parseHarText, type HarFlavour } from '../../common/recording/har.ts'
 import { migrator, type Migrator } from '../../common/recording/migrate.ts'
 import { toJsonl, type FileKind } from '../../common/recording/native.ts'
+import { checkEventLine, type LineCheck } from '../../common/recording/line-check.ts'
 import { recError, REC_CODES, ioLimits, IssueList, type ConvertIssue, type RecordingIoLimits } from '../../common/recording/errors.ts'
 import { AtomicFile, writeFileAtomic } from './atomic.ts'
-import { fileChunks, rawLines, sniff, statOrThrow } from './files.ts'
+import { fileChunks, lineChunks, sniff, statOrThrow } from './files.ts'
 
 export interface ImportOptions {
   out: string
@@ -64,79 +65,100 @@ export async function importRecording(file: string, opts: ImportOptions): Promis
 }
 
 function* jsonlChunks(header: object, events: WiretraceEvent[]): Generator<string> {
-  let s = JSON.stringify(header) + '\n'
+  // Pieces joined once per ~1 MiB (string += would build deep ropes).
+  let parts: string[] = [JSON.stringify(header), '\n']
+  let size = 0
   for (const ev of events) {
-    s += JSON.stringify(ev) + '\n'
-    if (s.length >= 1 << 20) {
-      yield s
-      s = ''
+    const line = JSON.stringify(ev)
+    parts.push(line, '\n')
+    size += line.length + 1
+    if (size >= 1 << 20) {
+      yield parts.join('')
+      parts = []
+      size = 0
     }
   }
-  yield s
+  yield parts.join('')
 }
 
 const NL = Buffer.from('\n')
 
-/** Validates and migrates line by line; lines already in the current version are copied byte for byte. */
+/**
+ * Validates and migrates chunk by chunk. Current-version lines are checked in place
+ * (line-check.ts, no objects built) and runs of good lines are written as they came (bytes
+ * untouched); other lines are parsed, migrated when older, or reported and left out.
+ */
 async function importNative(file: string, kind: FileKind, out: string, limits: RecordingIoLimits): Promise<ImportResult> {
   const issues = new IssueList(limits.maxIssues)
   const af = new AtomicFile(out)
   let mig: Migrator | null = null
   let events = 0
   let lastSeq = -Infinity
+  let line = 0
   try {
-    const parts: Buffer[] = []
-    let size = 0
-    for await (const batch of rawLines(fileChunks(file, kind === 'native-gz', limits), limits.maxLineBytes)) {
-      for (const l of batch) {
-        if (l.bytes.length === 0) continue
-        let v: unknown
-        try {
-          v = JSON.parse(l.bytes.toString('utf8'))
-        } catch (e) {
-          if (l.line === 1) throw recError(REC_CODES.foreign, `line 1 is not JSON: ${(e as Error).message}`, { line: 1, offset: 0, file })
-          if (!l.complete) issues.add(REC_CODES.truncated, 'last line is incomplete (the writer was interrupted); left out', { line: l.line, offset: l.offset })
-          else issues.add(REC_CODES.corrupt, `not JSON (${(e as Error).message}); left out`, { line: l.line, offset: l.offset })
+    const chk: LineCheck = { seq: 0 }
+    for await (const c of lineChunks(fileChunks(file, kind === 'native-gz', limits), limits.maxLineBytes)) {
+      const buf = c.buf
+      const parts: Buffer[] = []
+      let copyFrom = 0
+      let bs = 0
+      while (bs < buf.length) {
+        let be = buf.indexOf(10, bs)
+        const complete = be >= 0
+        if (!complete) be = buf.length
+        line++
+        const lineNo = line
+        if (be === bs) {
+          bs = be + 1
           continue
         }
-        if (l.line === 1) {
+        // Fast path: a current-version event line checked in place, no objects built.
+        if (complete && mig !== null && mig.steps.length === 0 && checkEventLine(buf, bs, be, chk)) {
+          if (!(chk.seq > lastSeq)) issues.add(REC_CODES.corrupt, `seq ${chk.seq} does not increase (previous ${lastSeq}); kept`, { line: lineNo, offset: c.offset + bs })
+          lastSeq = chk.seq
+          if (++events > limits.maxEvents) throw recError(REC_CODES.tooLarge, `more than ${limits.maxEvents} events (maxEvents)`, { line: lineNo, file })
+          bs = be + 1
+          continue
+        }
+        let v: unknown
+        let bad: string | null = null
+        try {
+          v = JSON.parse(buf.toString('utf8', bs, be))
+        } catch (e) {
+          if (lineNo === 1) throw recError(REC_CODES.foreign, `line 1 is not JSON: ${(e as Error).message}`, { line: 1, offset: 0, file })
+          bad = !complete || c.partial ? 'truncated' : `not JSON (${(e as Error).message})`
+        }
+        let replace: Buffer | null = null
+        if (bad === null && lineNo === 1) {
           if (!isRecordingHeader(v)) throw recError(REC_CODES.foreign, 'line 1 is not a Wiretrace header ({"format":"wiretrace",...})', { line: 1, offset: 0, file })
           mig = migrator(v)
-          if (mig.steps.length) {
-            const t = Buffer.from(JSON.stringify(mig.header))
-            parts.push(t, NL)
-            size += t.length + 1
+          if (mig.steps.length) replace = Buffer.from(JSON.stringify(mig.header))
+        } else if (bad === null) {
+          const ev = v as Record<string, unknown>
+          if (!ev || typeof ev !== 'object' || Array.isArray(ev) || typeof ev.type !== 'string' || typeof ev.seq !== 'number' || typeof ev.ts !== 'number' || typeof ev.conn !== 'string') {
+            bad = 'not an event (needs seq, ts, conn and type)'
           } else {
-            parts.push(l.bytes, NL)
-            size += l.bytes.length + 1
+            if (!(ev.seq > lastSeq)) issues.add(REC_CODES.corrupt, `seq ${ev.seq} does not increase (previous ${lastSeq}); kept`, { line: lineNo, offset: c.offset + bs })
+            lastSeq = ev.seq
+            if (++events > limits.maxEvents) throw recError(REC_CODES.tooLarge, `more than ${limits.maxEvents} events (maxEvents)`, { line: lineNo, file })
+            if (mig!.steps.length) replace = Buffer.from(JSON.stringify(mig!.event(ev as unknown as WiretraceEvent)))
           }
-          continue
         }
-        const ev = v as Record<string, unknown>
-        if (!ev || typeof ev !== 'object' || Array.isArray(ev) || typeof ev.type !== 'string' || typeof ev.seq !== 'number' || typeof ev.ts !== 'number' || typeof ev.conn !== 'string') {
-          issues.add(REC_CODES.corrupt, 'not an event (needs seq, ts, conn and type); left out', { line: l.line, offset: l.offset })
-          continue
+        if (bad !== null) {
+          if (bad === 'truncated') issues.add(REC_CODES.truncated, 'last line is incomplete (the writer was interrupted); left out', { line: lineNo, offset: c.offset + bs })
+          else issues.add(REC_CODES.corrupt, `${bad}; left out`, { line: lineNo, offset: c.offset + bs })
+          parts.push(buf.subarray(copyFrom, bs))
+          copyFrom = complete ? be + 1 : be
+        } else if (replace || !complete) {
+          parts.push(buf.subarray(copyFrom, bs), replace ?? buf.subarray(bs, be), NL)
+          copyFrom = complete ? be + 1 : be
         }
-        if (!(ev.seq > lastSeq)) issues.add(REC_CODES.corrupt, `seq ${ev.seq} does not increase (previous ${lastSeq}); kept`, { line: l.line, offset: l.offset })
-        lastSeq = ev.seq
-        if (++events > limits.maxEvents) throw recError(REC_CODES.tooLarge, `more than ${limits.maxEvents} events (maxEvents)`, { line: l.line, file })
-        if (mig!.steps.length) {
-          const t = Buffer.from(JSON.stringify(mig!.event(ev as unknown as WiretraceEvent)))
-          parts.push(t, NL)
-          size += t.length + 1
-        } else {
-          parts.push(l.bytes, NL)
-          size += l.bytes.length + 1
-        }
+        bs = be + 1
       }
-      if (size >= 1 << 20) {
-        af.write(Buffer.concat(parts, size))
-        parts.length = 0
-        size = 0
-      }
+      if (copyFrom < buf.length) parts.push(buf.subarray(copyFrom))
+      af.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts))
     }
     if (!mig) throw recError(REC_CODES.foreign, `${file} has no header line`, { line: 1, file })
-    if (size) af.write(Buffer.concat(parts, size))
     af.commit()
   } catch (e) {
     af.abort()

@@ -140,6 +140,8 @@ export class RecordingWriter {
       this.lastConn = conn
       this.connBytes = Buffer.from(`,"conn":"${conn}","type":"ws.message","dir":"`, 'latin1')
     }
+    // Fields this encoder does not know (an export's `redacted`) take the general path.
+    if (ev.redacted !== undefined) return this.appendString(JSON.stringify(ev) + '\n')
     // Text: copy the wire bytes when they need no escaping (checked on the bytes), else let JSON do it.
     let direct = false
     if (isText) {
