@@ -6,9 +6,28 @@
 import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
+import type { Plugin } from 'vite'
+
+/**
+ * electron-vite injects `const require = createRequire(import.meta.url)` into ESM chunks that
+ * use CommonJS syntax; a module of ours declaring its own top-level `require` the same way
+ * would then be a duplicate declaration in the bundle (a SyntaxError at load). Rename such
+ * module-local bindings before bundling.
+ */
+function localRequireRename(): Plugin {
+  return {
+    name: 'wiretrace:local-require-rename',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!/\/shared\/.*\.ts$/.test(id) || !/\b(const|let|var) require = createRequire\(/.test(code)) return null
+      return { code: code.replace(/\brequire\b(?=\s*(=|\())/g, '__wtLocalRequire'), map: null }
+    },
+  }
+}
 
 export default defineConfig({
   main: {
+    plugins: [localRequireRename()],
     build: {
       outDir: 'out/main',
       rolldownOptions: {

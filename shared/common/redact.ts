@@ -63,6 +63,15 @@ export function redactUrl(url: string): string {
   return changed ? u.toString() : url
 }
 
+/** A proxy variable's value (with or without a scheme) with any credentials redacted. */
+export function redactProxyValue(value: string): string {
+  if (!value.includes('@')) return value
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+  const red = redactUrl(hasScheme ? value : `http://${value}`)
+  if (red === value || red === `http://${value}`) return value.replace(/^([^@/]*)@/, `${REDACTED}@`)
+  return hasScheme ? red : red.replace(/^http:\/\//, '').replace(/\/$/, value.endsWith('/') ? '/' : '')
+}
+
 /** The spec as written to a recording header. */
 export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
   if (spec.keepSecrets) return spec
@@ -82,8 +91,17 @@ export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
   if (n) {
     if (n.mode === 'manual' && n.proxy.auth) {
       out.network = { ...n, proxy: { ...n.proxy, auth: { ...n.proxy.auth, password: REDACTED } } }
-    } else if ((n.mode === 'pac' || n.mode === 'env') && n.auth) {
-      out.network = { ...n, auth: { ...n.auth, password: REDACTED } }
+    } else if (n.mode === 'pac' || n.mode === 'env') {
+      const copy = { ...n }
+      if (n.auth) copy.auth = { ...n.auth, password: REDACTED }
+      if (copy.mode === 'env' && copy.env) {
+        // Proxy variables often carry user:password@: keep the variable, redact the credentials.
+        const env: Record<string, string> = {}
+        for (const [k, v] of Object.entries(copy.env)) env[k] = redactProxyValue(v)
+        copy.env = env
+      }
+      if (copy.mode === 'pac' && copy.pacUrl) copy.pacUrl = redactUrl(copy.pacUrl)
+      out.network = copy
     }
   }
   return out

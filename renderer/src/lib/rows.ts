@@ -17,8 +17,6 @@ export interface Row {
   size: number
   preview: string
   kind: RowKind
-  /** Lower-cased preview for search (computed once). */
-  search: string
 }
 
 export const PREVIEW_CHARS = 160
@@ -108,8 +106,8 @@ export function toRow(ev: WiretraceEvent): Row | null {
       kind = ev.phase === 'rst' ? 'error' : ev.phase === 'data' ? 'msg' : 'meta'
       break
     case 'error':
-      label = ev.code
-      preview = clip(ev.message)
+      label = 'ERROR'
+      preview = clip(`${ev.code}: ${ev.message}`)
       kind = 'error'
       break
     case 'diagnosis':
@@ -144,5 +142,5 @@ export function toRow(ev: WiretraceEvent): Row | null {
     default:
       preview = ''
   }
-  return { seq: ev.seq, ts: ev.ts, type: ev.type, dir, label, size, preview, kind, search: (label + ' ' + preview).toLowerCase() }
+  return { seq: ev.seq, ts: ev.ts, type: ev.type, dir, label, size, preview, kind }
 }

@@ -14,5 +14,7 @@ export const PROXY_ERRORS = {
   WT_SOCKS_AUTH: { summary: 'SOCKS authentication failed or no acceptable method.', exit: 4 },
   WT_PAC_ERROR: { summary: 'The PAC file failed to load, threw, timed out or returned an invalid result.', exit: 4 },
   WT_PAC_TIMEOUT: { summary: 'FindProxyForURL did not return within the PAC timeout and was killed.', exit: 4 },
+  WT_PROXY_TLS: { summary: 'TLS to an HTTPS proxy itself failed (its certificate or the handshake), before any tunnel.', exit: 3 },
+  WT_PROXY_TLS_HOSTNAME: { summary: 'The certificate does not name the host, through a TLS-intercepting proxy (diagnosis).', exit: 3 },
   WT_PROXY_ENV_INVALID: { summary: 'A proxy environment variable is set to something unusable.', exit: 2 },
 } as const satisfies Record<string, ErrorInfo>

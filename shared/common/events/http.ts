@@ -11,10 +11,17 @@ export interface PollCycleEvent extends EventBase {
   heldMs: number
   durationMs: number
   outcome: 'data' | 'empty' | 'timeout' | 'error' | 'http-error'
+  /** The cursor sent with this request. */
   cursor?: string
+  /** The cursor read from this response for the next request. */
+  nextCursor?: string
   headers?: HeaderPairs
   body?: Payload
+  /** Set when the body was cut: the cap (limits.maxPollBodyBytes) in effect. */
+  bodyCap?: number
   errorCode?: string
+  /** Which poll loop (with poll.concurrency > 1). */
+  loop?: number
 }
 
 /** A line of a line-split raw stream, or an NDJSON record. */

@@ -56,6 +56,8 @@ export interface CommandMap {
   'targets.save': { params: { target: SavedTarget }; result: SavedTarget[] }
   'targets.delete': { params: { name: string }; result: SavedTarget[] }
   'recording.list': { params: Record<string, never>; result: RecordingInfo[] }
+  /** Opens a recording read-only; its connections appear in session.list and stream like live ones. */
+  'recording.open': { params: { path: string }; result: ConnectionSummary[] }
   'demo.start': { params: Record<string, never>; result: DemoInfo }
   'demo.status': { params: Record<string, never>; result: DemoInfo }
 }
@@ -66,5 +68,5 @@ export type ResultOf<K extends CommandName> = CommandMap[K]['result']
 
 export const COMMANDS = [
   'host.info', 'session.open', 'session.send', 'session.close', 'session.stop', 'session.remove', 'session.list',
-  'events.range', 'event.get', 'targets.list', 'targets.save', 'targets.delete', 'recording.list', 'demo.start', 'demo.status',
+  'events.range', 'event.get', 'targets.list', 'targets.save', 'targets.delete', 'recording.list', 'recording.open', 'demo.start', 'demo.status',
 ] as const satisfies readonly CommandName[]

@@ -205,6 +205,10 @@ const CHECKS: { [K in CommandName]: Checker } = {
     str(p.name, 'params.name', PARAM_LIMITS.maxNameLength)
   },
   'recording.list': (p) => noExtra(p, [], 'params'),
+  'recording.open': (p) => {
+    noExtra(p, ['path'], 'params')
+    str(p.path, 'params.path', 4096)
+  },
   'demo.start': (p) => noExtra(p, [], 'params'),
   'demo.status': (p) => noExtra(p, [], 'params'),
 }

@@ -24,6 +24,12 @@ export interface PollOptions {
   delayMs?: number
   /** Stop after N cycles (0 = unlimited). */
   maxCycles?: number
+  /** Backoff with full jitter after failed cycles (default true); bounds from spec.reconnect. */
+  backoff?: boolean
+  /** Give up after N failed cycles in a row (default 10; 0 = never). */
+  maxConsecutiveErrors?: number
+  /** Independent poll loops on this connection, each with its own cursor (default 1). */
+  concurrency?: number
 }
 
 export interface H2Options {
@@ -46,4 +52,6 @@ export interface H2Options {
 export interface StreamOptions {
   /** Split the body into lines (NDJSON) and record each line. */
   lines?: boolean
+  /** Longest line accepted when splitting, bytes (default limits.maxSseLineBytes). WT_STREAM_LINE_TOO_LONG. */
+  maxLineBytes?: number
 }

@@ -30,6 +30,16 @@ export type NetworkProfile =
       /** TLS to an HTTPS proxy, apart from TLS to the origin. */
       proxyTls?: { ca?: string[]; insecure?: boolean; servername?: string }
     }
-  | { mode: 'pac'; name?: string; pacUrl?: string; pacScript?: string; pacFile?: string; timeoutMs?: number; auth?: ProxyAuth }
+  | {
+      mode: 'pac'
+      name?: string
+      pacUrl?: string
+      pacScript?: string
+      pacFile?: string
+      timeoutMs?: number
+      auth?: ProxyAuth
+      /** When the PAC file fails: go DIRECT with a warning (default) or fail the connection. */
+      onPacError?: 'direct' | 'fail'
+    }
   | { mode: 'env'; name?: string; env?: Record<string, string>; auth?: ProxyAuth }
   | { mode: 'system'; name?: string; /** Filled in by the desktop host from session.resolveProxy. */ resolved?: string }

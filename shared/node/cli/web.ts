@@ -25,7 +25,8 @@ export async function run(argv: string[], io: { stdout: NodeJS.WritableStream; s
     demo: values['no-demo'] !== true,
     recordingsDir: values['recordings-dir'] as string | undefined,
   })
-  io.stdout.write(`Wiretrace inspector: ${server.url}\n`)
+  // runWeb prints the URL to open.
+  void io
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       void server.close().then(resolve)

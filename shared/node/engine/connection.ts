@@ -10,6 +10,7 @@ import type { ConnectionSpec, FloodOptions, SendItem } from '../../common/spec/i
 import type { Limits } from '../../common/limits.ts'
 import type { ConnectionSummary } from '../../common/live.ts'
 import { applySummary } from '../../common/summary.ts'
+import { Diagnoser } from '../../common/diagnose/index.ts'
 import { redactSpec } from '../../common/redact.ts'
 import { WiretraceError, exitCodeFor } from '../../common/errors/index.ts'
 import { RecordingWriter } from '../recording/writer.ts'
@@ -38,6 +39,7 @@ export class Connection {
   readonly done: Promise<EndEvent>
   private seq = 0
   private lastTs = 0
+  private readonly diagnoser: Diagnoser
   private readonly listeners: EventListener[]
   private readonly abort = new AbortController()
   private transport: Transport | null = null
@@ -63,6 +65,7 @@ export class Connection {
     this.writer = writer
     this.listeners = listeners
     this.done = new Promise((r) => (this.resolveDone = r))
+    this.diagnoser = new Diagnoser(id)
     this.summaryState = {
       id,
       name: spec.name,
@@ -94,9 +97,12 @@ export class Connection {
     this.lastTs = ev.ts
     this.writer?.write(ev)
     const t = ev.type
+    let diagnosis: EventDraft | null = null
     if (t !== 'ws.message' && t !== 'sse.event' && t !== 'chunk' && t !== 'stream.line' && t !== 'stream.data') {
       applySummary(this.summaryState, ev)
       if (t === 'conn.state') this.attempts = Math.max(this.attempts, (ev as { attempt: number }).attempt)
+      // Diagnoses that follow from a sequence of events (Upgrade stripped, idle cut) are made live.
+      diagnosis = this.diagnoser.observe(ev)
     }
     const ls = this.listeners
     for (let i = 0; i < ls.length; i++) {
@@ -106,6 +112,7 @@ export class Connection {
         /* a listener must never break the connection */
       }
     }
+    if (diagnosis) this.emit(diagnosis)
     return ev
   }
 

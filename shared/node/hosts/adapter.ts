@@ -27,6 +27,8 @@ import {
   type SavedTarget,
 } from '../../common/protocol/index.ts'
 import { startDemoServers, type DemoServers } from '../demo/servers.ts'
+import { MAX_OPEN_RECORDINGS, OpenedRecording } from './recordings.ts'
+import type { ConnectionSummary } from '../../common/live.ts'
 
 /** Live events carry at most this many characters of payload; the full event is one `event.get` away. */
 export const LIVE_PREVIEW_CHARS = 4096
@@ -68,6 +70,9 @@ export class HostAdapter {
   private demoStarting: Promise<DemoServers> | null = null
   private ownsDemo = false
   private readonly peers = new Set<Peer>()
+  /** Recordings opened read-only, by key ("r1"); their connections have ids "r1:<conn>". */
+  readonly recordings = new Map<string, OpenedRecording>()
+  private recCounter = 0
   private readonly handlers: Handlers
 
   constructor(opts: HostAdapterOptions) {
@@ -75,6 +80,8 @@ export class HostAdapter {
     this.host = opts.host
     this.targetsFile = opts.targetsFile ?? null
     this.demo = opts.demo ?? null
+    // Created now so its rings hold every event from the start (range/event lookups).
+    this.feed = this.engine.live()
     const live = (): LiveFeed => this.sharedFeed()
     this.handlers = {
       'host.info': () => ({
@@ -89,28 +96,41 @@ export class HostAdapter {
         return { ...conn.summary() }
       },
       'session.send': (p) => {
+        this.writable(p.id)
         this.conn(p.id).send(p.item)
         return { ok: true }
       },
       'session.close': (p) => {
+        this.writable(p.id)
         this.conn(p.id).close(p.code, p.reason)
         return { ok: true }
       },
       'session.stop': (p) => {
+        this.writable(p.id)
         this.conn(p.id).stop()
         return { ok: true }
       },
       'session.remove': (p) => {
+        const rec = this.recordingOf(p.id)
+        if (rec) {
+          rec.rec.close()
+          this.recordings.delete(rec.rec.key)
+          return { ok: true }
+        }
         this.conn(p.id)
         this.engine.remove(p.id)
         return { ok: true }
       },
-      'session.list': () => this.engine.list().map((c) => ({ ...c.summary() })),
+      'session.list': () => [...this.engine.list().map((c) => ({ ...c.summary() })), ...this.recordingSummaries()],
       'events.range': (p) => {
+        const rec = this.recordingOf(p.id)
+        if (rec) return rec.rec.range(rec.conn, p.fromSeq, p.count)
         this.conn(p.id)
         return live().range(p.id, p.fromSeq, p.count)
       },
       'event.get': (p) => {
+        const rec = this.recordingOf(p.id)
+        if (rec) return rec.rec.range(rec.conn, p.seq, 1)[0] ?? null
         this.conn(p.id)
         return live().event(p.id, p.seq) ?? null
       },
@@ -128,6 +148,7 @@ export class HostAdapter {
         return this.allTargets()
       },
       'recording.list': () => this.listRecordings(),
+      'recording.open': (p) => this.openRecording(p.path),
       'demo.start': async () => {
         await this.startDemo()
         return this.demoInfo()
@@ -155,6 +176,32 @@ export class HostAdapter {
     return peer
   }
 
+  /** Opens a recording read-only and returns the summaries of its connections. */
+  openRecording(file: string): ConnectionSummary[] {
+    if (this.recordings.size >= MAX_OPEN_RECORDINGS) throw new ParamError(`at most ${MAX_OPEN_RECORDINGS} recordings can be open; remove one first`)
+    const key = `r${++this.recCounter}`
+    const rec = new OpenedRecording(key, file)
+    rec.scanStep()
+    this.recordings.set(key, rec)
+    return rec.summaries()
+  }
+
+  recordingSummaries(): ConnectionSummary[] {
+    return [...this.recordings.values()].flatMap((r) => r.summaries())
+  }
+
+  /** The recording and its own connection id, when `id` names a connection of an opened recording. */
+  recordingOf(id: string): { rec: OpenedRecording; conn: string } | null {
+    const colon = id.indexOf(':')
+    if (colon < 0) return null
+    const rec = this.recordings.get(id.slice(0, colon))
+    return rec ? { rec, conn: id.slice(colon + 1) } : null
+  }
+
+  private writable(id: string): void {
+    if (this.recordingOf(id)) throw new ParamError(`params.id: ${id} is an opened recording; it is read-only`)
+  }
+
   async startDemo(): Promise<DemoServers> {
     if (this.demo) return this.demo
     this.demoStarting ??= startDemoServers().then((d) => {
@@ -167,6 +214,8 @@ export class HostAdapter {
 
   async close(): Promise<void> {
     for (const p of [...this.peers]) p.close()
+    for (const r of this.recordings.values()) r.close()
+    this.recordings.clear()
     this.feed?.close()
     this.feed = null
     if (this.ownsDemo && this.demo) await this.demo.close()
@@ -312,14 +361,34 @@ export class Peer {
     }
   }
 
+  /** Byte offset each opened recording has been streamed to on this link. */
+  private readonly recCursors = new Map<string, number>()
+  private readonly recScanned = new Map<string, number>()
+
   private pump(): void {
     if (this.credits <= 0 || !this.feed) return
     const raw = this.feed.drain()
-    const coalescedKeys = Object.keys(raw.coalesced)
-    if (raw.events.length === 0 && raw.summaries.length === 0 && coalescedKeys.length === 0) return
     const events = raw.events
+    const summaries = raw.summaries
+    // Opened recordings stream through the same path, in the room the live events left.
+    const limit = this.adapter.engine.limits.maxBatchEvents
+    for (const rec of this.adapter.recordings.values()) {
+      const cursor = this.recCursors.get(rec.key) ?? rec.dataStart
+      const scannedBefore = this.recScanned.get(rec.key) ?? -1
+      if (cursor >= rec.scanned && scannedBefore === rec.scanned) continue
+      this.recScanned.set(rec.key, rec.scanned)
+      const room = limit - events.length
+      if (room > 0 && cursor < rec.scanned) {
+        const { events: recEvents, next } = rec.readFrom(cursor, room)
+        this.recCursors.set(rec.key, next)
+        for (const ev of recEvents) events.push(ev)
+      }
+      for (const s of rec.summaries()) summaries.push(s)
+    }
+    const coalescedKeys = Object.keys(raw.coalesced)
+    if (events.length === 0 && summaries.length === 0 && coalescedKeys.length === 0) return
     for (let i = 0; i < events.length; i++) events[i] = livePreview(events[i]!)
-    const batch: LiveBatch = { events, coalesced: raw.coalesced, summaries: raw.summaries }
+    const batch: LiveBatch = { events, coalesced: raw.coalesced, summaries }
     this.credits--
     this.stats.batches++
     this.stats.events += events.length

@@ -22,8 +22,10 @@ import type { HostMessage } from '../../common/protocol/index.ts'
 export interface WebOptions {
   /** 0 or absent: a random free port. */
   port?: number
-  /** URLs to open as connections at start (transport inferred from the scheme). */
+  /** Recordings to open read-only at start (`wiretrace open FILE...`). */
   open?: string[]
+  /** URLs to connect to at start (transport inferred from the scheme). */
+  connect?: string[]
   /** Start the built-in demo servers (default true). */
   demo?: boolean
   recordingsDir?: string
@@ -193,12 +195,22 @@ export async function runWeb(opts: WebOptions = {}): Promise<WebServer> {
   origin = `http://${hostHeader}`
   const url = `${origin}/?token=${token}`
 
-  for (const target of opts.open ?? []) {
+  for (const target of opts.connect ?? []) {
     try {
       engine.open({ url: target, transport: inferTransport(target) })
     } catch (e) {
-      process.stderr.write(`wiretrace web: cannot open ${target}: ${(e as Error).message}\n`)
+      process.stderr.write(`wiretrace web: cannot connect to ${target}: ${(e as Error).message}\n`)
     }
+  }
+  try {
+    for (const file of opts.open ?? []) adapter.openRecording(file)
+  } catch (e) {
+    // A recording that cannot be opened is a usage error: say which, and stop serving.
+    await new Promise<void>((r) => server.close(() => r()))
+    await adapter.close()
+    if (ownEngine) await engine.shutdown()
+    if (demo) await demo.close()
+    throw e
   }
   if (!opts.quiet) process.stdout.write(`Wiretrace web mode: open ${url}\n(serving ${root} on 127.0.0.1 only; press Ctrl+C to stop)\n`)
 

@@ -12,6 +12,7 @@ import type { TlsOptions } from '../../common/spec/index.ts'
 import { WiretraceError, type ErrorCode } from '../../common/errors/index.ts'
 import type { DialRequest, DialResult } from '../engine/types.ts'
 import { mono, ms } from '../engine/clock.ts'
+import { diagnoseError } from '../../common/diagnose/index.ts'
 
 export interface DialContext {
   conn: string
@@ -50,7 +51,13 @@ export async function dial(req: DialRequest, ctx: DialContext): Promise<DialResu
     return { socket: secure, alpn, phases, route: 'DIRECT' }
   } catch (e) {
     if (timeout.aborted && !req.signal.aborted) {
-      throw new WiretraceError('WT_CONNECT_TIMEOUT', `connecting took longer than ${ctx.limits.connectTimeoutMs} ms`, { phase: (e as WiretraceError).detail?.phase ?? 'tcp' })
+      const phase = (e as WiretraceError).detail?.phase ?? 'tcp'
+      const err = new WiretraceError('WT_CONNECT_TIMEOUT', `connecting took longer than ${ctx.limits.connectTimeoutMs} ms`, { phase })
+      if (phase === 'proxy') {
+        const d = diagnoseError(ctx.conn, err.toJSON())
+        if (d) ctx.emit(d)
+      }
+      throw err
     }
     throw e
   }

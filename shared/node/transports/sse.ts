@@ -14,7 +14,7 @@
 import type { Client } from 'undici'
 import type { Dispatcher } from 'undici'
 import type { Socket } from 'node:net'
-import type { EventDraft, HeaderPairs, SseEvent, StatsEvent } from '../../common/events/index.ts'
+import type { ChunkEvent, EventDraft, HeaderPairs, SseEvent, StatsEvent } from '../../common/events/index.ts'
 import type { SendItem } from '../../common/spec/index.ts'
 import { WiretraceError, exitCodeFor, type ErrorCode } from '../../common/errors/index.ts'
 import { backoffDelay, resolveReconnect } from '../../common/backoff.ts'
@@ -24,6 +24,7 @@ import { mono, ms } from '../engine/clock.ts'
 import { parseTargetUrl } from '../engine/validate.ts'
 import {
   HeadCapture,
+  Waker,
   bodyOf,
   decodeBuf,
   flatHeaders,
@@ -37,6 +38,7 @@ import {
   pipelineClient,
   rawPairs,
   requestTarget,
+  sniffStatusLine,
   utf8HeaderValue,
 } from './http/exchange.ts'
 import { diagnoseContentType, diagnoseStatus } from './http/diagnose.ts'
@@ -52,6 +54,14 @@ interface AttemptResult {
 }
 
 const NUMERIC = /^-?\d{1,15}$/
+/** Dial failures a reconnect cannot fix: configuration, trust, and proxy policy or credentials. */
+const NO_RETRY: ReadonlySet<string> = new Set([
+  'WT_TLS_CONFIG', 'WT_OPTION_INVALID', 'WT_TLS_UNTRUSTED', 'WT_TLS_HOSTNAME', 'WT_PROXY_URL_INVALID', 'WT_PROXY_ENV_INVALID',
+  'WT_PROXY_AUTH_REQUIRED', 'WT_PROXY_AUTH_REJECTED', 'WT_PROXY_AUTH_UNSUPPORTED', 'WT_PROXY_CONNECT_REFUSED', 'WT_PROXY_TLS', 'WT_PROXY_TLS_HOSTNAME',
+])
+/** A chunk after this much silence carrying several events looks like a buffering intermediary. */
+const BURST_GAP_MS = 1000
+const BURST_EVENTS = 5
 
 export function createSseTransport(ctx: TransportContext): Transport {
   const spec = ctx.spec
@@ -71,6 +81,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
   let controller: Dispatcher.DispatchController | null = null
   let socket: Socket | null = null
   let stopped = false
+  const waker = new Waker()
   let serverRetry: number | undefined
   let chunkIndex = 0
   let lastChunkAt = 0
@@ -79,6 +90,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
   let settle: ((r: AttemptResult) => void) | null = null
   let hbTimer: NodeJS.Timeout | null = null
   let hbWarned = false
+  let burstWarned = false
 
   const emit = (d: EventDraft): void => {
     ctx.emit(d)
@@ -110,6 +122,24 @@ export function createSseTransport(ctx: TransportContext): Transport {
     lastEventId: o.lastEventId ?? '',
     decode: decodeBuf,
   })
+
+  function burst(index: number, gap: number, n: number): void {
+    burstWarned = true
+    emit({
+      type: 'diagnosis',
+      conn,
+      code: 'WT_SSE_BUFFERED',
+      severity: 'warning',
+      title: index === 0 ? `First bytes held back ${(gap / 1000).toFixed(1)} s, then ${n} events at once` : `${n} events arrived in one chunk after ${(gap / 1000).toFixed(1)} s of silence`,
+      explanation:
+        'Events that a server sends one by one arrive together: something in the path buffers the stream (a reverse proxy with response buffering, compression, an antivirus or corporate proxy holding bytes until a threshold or the end). The chunk events show the timing.',
+      suggestions: [
+        'Compare with a direct connection (no proxy).',
+        'On nginx: proxy_buffering off or X-Accel-Buffering: no; disable gzip for text/event-stream.',
+        'Send a padding comment (2 KB of ":") first if an intermediary waits for a threshold.',
+      ],
+    })
+  }
 
   function checkResume(firstId: string): void {
     const last = resumeFrom!
@@ -192,7 +222,13 @@ export function createSseTransport(ctx: TransportContext): Transport {
     if (!hasHeader(h, 'accept')) h.push(['Accept', 'text/event-stream'])
     if (!hasHeader(h, 'cache-control')) h.push(['Cache-Control', 'no-store'])
     const id = parser.lastEventId
-    if (id !== '' && !hasHeader(h, 'last-event-id')) h.push(['Last-Event-ID', utf8HeaderValue(id)])
+    if (id !== '' && !hasHeader(h, 'last-event-id')) {
+      const value = utf8HeaderValue(id)
+      // An SSE id may hold control characters (only NUL, CR, LF are impossible); undici refuses them in headers.
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+        emit({ type: 'note', conn, text: `the last event id ${JSON.stringify(id)} has control characters an HTTP header cannot carry here: reconnecting without Last-Event-ID`, source: 'engine' })
+      } else h.push(['Last-Event-ID', value])
+    }
     if (body && !hasHeader(h, 'content-type')) h.push(['Content-Type', 'application/json'])
     for (const p of dialed.forward?.headers ?? []) h.push(p)
     return h
@@ -207,7 +243,8 @@ export function createSseTransport(ctx: TransportContext): Transport {
     } catch (e) {
       if (ctx.signal.aborted || stopped) return { kind: 'stopped', reason: 'stopped' }
       const we = e instanceof WiretraceError ? e : new WiretraceError('WT_INTERNAL', String(e))
-      const fatal = we.code === 'WT_TLS_CONFIG' || we.code === 'WT_OPTION_INVALID'
+      // Retrying cannot fix these (EventSource would loop on them forever): fail for good.
+      const fatal = NO_RETRY.has(we.code)
       const phase = (we.detail?.phase as 'tcp' | 'tls' | 'dns' | 'proxy' | undefined) ?? 'tcp'
       emit({ type: 'error', conn, code: we.code, phase, message: we.message, fatal: fatal || !reconnectOn, ...(we.detail ? { detail: we.detail } : {}) })
       return { kind: fatal ? 'fatal' : 'failed', code: we.code, reason: we.message }
@@ -225,7 +262,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
     capture.attach(socket, (head) => {
       requestAt = capture.writtenAt
       const p = parseRequestHead(head)
-      c.bytesOut += head.length + 4
+      c.bytesOut += head.length + 4 + (body?.length ?? 0)
       emit({
         type: 'http.request',
         conn,
@@ -243,6 +280,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
     const result = await new Promise<AttemptResult>((resolve) => {
       settle = resolve
       let gotHead = false
+      let httpVersion = '1.1'
       let failing: { code: ErrorCode; status: number; statusText: string; pairs: HeaderPairs; contentType?: string } | null = null
       const preview: Buffer[] = []
       let previewLen = 0
@@ -254,7 +292,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
           conn,
           status: f.status,
           statusText: f.statusText,
-          httpVersion: '1.1',
+          httpVersion,
           headers: maybeRedactHeaders(spec, f.pairs),
           durationMs: ms(mono() - requestAt),
           ...(text ? { bodyPreview: text } : {}),
@@ -277,6 +315,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(ctl) {
           controller = ctl
+          if (socket) sniffStatusLine(socket, (v) => (httpVersion = v))
         },
         onResponseStart(ctl, status, _h, statusText) {
           if (!settle) return
@@ -305,7 +344,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
             conn,
             status,
             statusText: statusText ?? '',
-            httpVersion: '1.1',
+            httpVersion,
             headers: maybeRedactHeaders(spec, pairs),
             durationMs: ms(mono() - requestAt),
           })
@@ -328,9 +367,13 @@ export function createSseTransport(ctx: TransportContext): Transport {
             if (previewLen >= limits.maxBodyPreviewBytes) failNow()
             return
           }
-          ctx.emit({ type: 'chunk', conn, size: chunk.length, index: chunkIndex++, gapMs: ms(now - lastChunkAt) })
+          const gap = now - lastChunkAt
+          const index = chunkIndex++
+          ctx.emit({ seq: 0, ts: 0, conn, type: 'chunk', size: chunk.length, index, gapMs: ms(gap) } as ChunkEvent)
           lastChunkAt = now
+          const before = c.msgsIn
           parser.push(chunk)
+          if (!burstWarned && gap >= BURST_GAP_MS && c.msgsIn - before >= (index === 0 ? 2 : BURST_EVENTS)) burst(index, gap, c.msgsIn - before)
         },
         onResponseEnd() {
           if (!settle) return
@@ -399,9 +442,10 @@ export function createSseTransport(ctx: TransportContext): Transport {
           return ctx.finish(r.reason, clean ? 0 : exitCodeFor(r.code ?? 'WT_CONNECTION_CLOSED'))
         }
         const base = serverRetry ?? ourRetry
-        const delay = o.backoff ? backoffDelay(failures, { ...policy, initialDelayMs: base, maxDelayMs: Math.max(base, policy.maxDelayMs) }) : base
+        // setTimeout fires at once above 2^31-1 ms: a huge `retry:` must not become a reconnect storm.
+        const delay = Math.min(2_147_483_647, o.backoff ? backoffDelay(failures, { ...policy, initialDelayMs: base, maxDelayMs: Math.max(base, policy.maxDelayMs) }) : base)
         emit({ type: 'conn.state', conn, state: 'reconnecting', attempt, delayMs: delay, reason: r.reason })
-        if (!(await ctx.sleep(delay)) || stopped) {
+        if (!(await waker.sleep(ctx, delay)) || stopped) {
           emit({ type: 'conn.state', conn, state: 'closed', attempt, reason: 'stopped' })
           return ctx.finish('stopped', 0)
         }
@@ -412,11 +456,13 @@ export function createSseTransport(ctx: TransportContext): Transport {
     },
     close(): void {
       stopped = true
+      waker.stop()
       finishAttempt({ kind: 'stopped', reason: 'closed' })
       client?.destroy().catch(() => {})
     },
     destroy(): void {
       stopped = true
+      waker.stop()
       finishAttempt({ kind: 'stopped', reason: 'destroyed' })
       stopHeartbeat()
       client?.destroy().catch(() => {})

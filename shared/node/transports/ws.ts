@@ -284,7 +284,22 @@ export function createWsTransport(ctx: TransportContext): Transport {
     let writtenLen = 0
     const origWrite = socket.write
     let capturingRequest = true
+    const forward = dialed.forward
+    let firstWrite = true
     socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+      if (firstWrite && forward && (typeof chunk === 'string' || Buffer.isBuffer(chunk))) {
+        // Forward mode through an HTTP proxy: absolute-URI request target and the proxy's headers.
+        firstWrite = false
+        const text = typeof chunk === 'string' ? chunk : chunk.toString('latin1')
+        const eol = text.indexOf('\r\n')
+        if (eol > 0) {
+          const [method, , version] = text.slice(0, eol).split(' ')
+          const extra = forward.headers.map(([k, v]) => `\r\n${k}: ${v}`).join('')
+          chunk = `${method} ${forward.requestTarget} ${version}${extra}${text.slice(eol)}`
+          if (rest.length && typeof rest[0] === 'string') rest[0] = 'latin1'
+        }
+      }
+      firstWrite = false
       if (capturingRequest && (typeof chunk === 'string' || Buffer.isBuffer(chunk)) && writtenLen < limits.maxHeaderBytes) {
         const b = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk
         written.push(b)
@@ -300,6 +315,7 @@ export function createWsTransport(ctx: TransportContext): Transport {
     // Bytes that arrived with the response head: ws unshifts them back into the socket, so they
     // reach this listener a second time. Inspect them then, and count them once.
     let redelivered = 0
+    let inspecting = false
     const onData = (chunk: Buffer): void => {
       if (redelivered > 0) {
         const n = Math.min(redelivered, chunk.length)
@@ -320,9 +336,11 @@ export function createWsTransport(ctx: TransportContext): Transport {
         responseHead = parseHead(all.subarray(0, end - 4).toString('latin1'))
         headBuf = null
         redelivered = all.length - end
+        // Only a 101 is followed by frames; any other body is not for the inspector.
+        inspecting = /^HTTP\/\d(\.\d)? 101\b/.test(responseHead.firstLine)
         return
       }
-      inspector.push(chunk)
+      if (inspecting) inspector.push(chunk)
     }
     socket.prependListener('data', onData)
     let socketError: string | null = null
@@ -398,7 +416,10 @@ export function createWsTransport(ctx: TransportContext): Transport {
         const status = res.statusCode ?? 0
         const chunks: Buffer[] = []
         let got = 0
+        let reported = false
         const done = (): void => {
+          if (reported) return
+          reported = true
           const preview = Buffer.concat(chunks).subarray(0, limits.maxBodyPreviewBytes).toString('utf8')
           recordResponse(res, preview)
           const stripped = status === 200 || status === 426

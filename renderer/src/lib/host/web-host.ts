@@ -24,6 +24,8 @@ export function connectWeb(): Promise<HostClient> {
     }
     ws.onopen = () => {
       opened = true
+      // The host set an HttpOnly cookie with the token: take it out of the address bar and history.
+      if (token) history.replaceState(null, '', location.pathname)
       const channel: Channel = {
         send: (m) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m))

@@ -218,7 +218,8 @@ export function parseNtlmType2(buf: Buffer): NtlmType2 {
     if (buf.length < off + 8) return Buffer.alloc(0)
     const len = buf.readUInt16LE(off)
     const at = buf.readUInt32LE(off + 4)
-    if (at + len > buf.length) throw new Error('the NTLM type 2 message has a field past its end')
+    // Some servers (squid's ntlm_fake_auth) send garbage offsets for fields they leave empty.
+    if (len === 0 || at + len > buf.length || at < 32) return Buffer.alloc(0)
     return Buffer.from(buf.subarray(at, at + len))
   }
   const tn = sec(12)

@@ -136,6 +136,7 @@ export async function httpConnect(o: ConnectOptions): Promise<ConnectResult> {
   let ntlmStage: 0 | 1 | 3 = 0
   let used: AuthScheme | null = null
   let authHeader: string | null = null
+  let staleRetried = false
   for (let leg = 1; leg <= MAX_CONNECT_LEGS; leg++) {
     const headers: HeaderPairs = [
       ['Host', o.authority],
@@ -247,6 +248,10 @@ export async function httpConnect(o: ConnectOptions): Promise<ConnectResult> {
       }
       next = `NTLM ${ntlmType3(t2, o.auth.username, o.auth.password, o.auth.domain ?? '', o.auth.workstation ?? '').toString('base64')}`
       ntlmStage = 3
+    } else if (used === 'digest' && !staleRetried && challenges.some((c) => c.name === 'digest' && c.params.stale?.toLowerCase() === 'true')) {
+      // The nonce expired, not the credentials: answer the fresh nonce once.
+      staleRetried = true
+      next = digestHeader(challenges.find((c) => c.name === 'digest')!, o.auth.username, o.auth.password, 'CONNECT', o.authority)
     } else if (used) {
       socket.destroy()
       throw new WiretraceError('WT_PROXY_AUTH_REJECTED', `the proxy ${o.proxyLabel} rejected the ${used} credentials for user "${o.auth.username}"`, authDetail)

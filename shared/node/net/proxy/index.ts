@@ -11,7 +11,6 @@ import dns from 'node:dns'
 import { X509Certificate } from 'node:crypto'
 import type { EventDraft, ProxyRuleEvent, TlsEvent } from '../../../common/events/index.ts'
 import type { NetworkProfile, ProxyAuth, ProxyKind, ProxyServer } from '../../../common/spec/index.ts'
-import type { Limits } from '../../../common/limits.ts'
 import { WiretraceError, toErrorData } from '../../../common/errors/index.ts'
 import { parsePacResult, routeText, type PacRoute } from '../../../common/pac.ts'
 import { diagnoseError, diagnoseTls } from '../../../common/diagnose/index.ts'
@@ -187,7 +186,8 @@ export async function connectViaProxy(route: Route, req: DialRequest, ctx: DialC
   }
   const t0 = mono()
   if (route.kind === 'http' || route.kind === 'https') {
-    if (!req.secure && route.httpMode === 'forward') {
+    // Forward mode only for plain HTTP/1.1 exchanges; h2c (ALPN h2 offered) always needs a tunnel.
+    if (!req.secure && route.httpMode === 'forward' && !(req.alpn ?? []).includes('h2')) {
       const socket = await open()
       const headers: Array<[string, string]> = []
       if (route.auth && (!route.auth.schemes || route.auth.schemes.includes('basic'))) headers.push(['Proxy-Authorization', basicHeader(route.auth.username, route.auth.password)])
@@ -330,5 +330,3 @@ export async function dialViaRoutes(req: DialRequest, ctx: DialContext, signal: 
   throw lastErr ?? new WiretraceError('WT_PROXY_UNREACHABLE', 'no route to try')
 }
 
-/** Used by tests and the CLI: the limits a proxy dial needs. */
-export type ProxyLimits = Pick<Limits, 'maxHeaderBytes' | 'maxBodyPreviewBytes' | 'connectTimeoutMs'>

@@ -11,8 +11,14 @@ export class SocketReader {
   private ended = false
   private error: Error | null = null
   private wake: (() => void) | null = null
-  private readonly onData = (d: Buffer): void => {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d
+  // 'readable' + read() rather than 'data': removing the last 'readable' listener puts the
+  // stream back in its initial state (flowing null), so the next consumer's 'data' listener
+  // (http client, TLS) starts it again. A paused socket would stall them.
+  private readonly onReadable = (): void => {
+    let d: Buffer | null
+    while ((d = this.socket.read() as Buffer | null) !== null) {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d
+    }
     this.wake?.()
   }
   private readonly onEnd = (): void => {
@@ -30,7 +36,7 @@ export class SocketReader {
     private readonly signal: AbortSignal,
     private readonly what: string,
   ) {
-    socket.on('data', this.onData)
+    socket.on('readable', this.onReadable)
     socket.on('end', this.onEnd)
     socket.on('close', this.onEnd)
     socket.on('error', this.onError)
@@ -101,12 +107,11 @@ export class SocketReader {
   /** Stops listening; leftover bytes go back to the socket for the next reader. */
   release(): Socket {
     const s = this.socket
-    s.removeListener('data', this.onData)
+    s.removeListener('readable', this.onReadable)
     s.removeListener('end', this.onEnd)
     s.removeListener('close', this.onEnd)
     s.removeListener('error', this.onError)
     this.signal.removeEventListener('abort', this.onAbort)
-    s.pause()
     if (this.buf.length) s.unshift(this.buf)
     this.buf = Buffer.alloc(0)
     return s

@@ -69,7 +69,9 @@ export async function socksHandshake(socket: Socket, o: SocksOptions): Promise<{
     if (e instanceof WiretraceError && e.code === 'WT_PROXY_CLOSED') {
       throw new WiretraceError('WT_PROXY_CLOSED', `the SOCKS proxy ${o.proxyLabel} closed the connection during the handshake (is it a SOCKS${o.kind.startsWith('socks4') ? '4' : '5'} proxy?)`, { phase: 'proxy', proxy: o.proxyLabel })
     }
-    throw e
+    if (e instanceof WiretraceError) throw e
+    const err = e as NodeJS.ErrnoException
+    throw new WiretraceError('WT_PROXY_CLOSED', `the SOCKS proxy ${o.proxyLabel} failed during the handshake: ${err.code ?? err.message}`, { phase: 'proxy', proxy: o.proxyLabel, errno: err.code })
   }
   reader.release()
   return { durationMs: ms(mono() - t0) }

@@ -166,7 +166,8 @@ export function pipelineClient(
         const d = pending
         pending = null
         opts.onSocket?.(d.socket as Socket, d)
-        cb(null, d.socket as Socket)
+        // Never call back synchronously: undici ignores a resume from inside its own resume.
+        process.nextTick(cb, null, d.socket as Socket)
         return
       }
       ctx
@@ -244,4 +245,57 @@ export function flatHeaders(pairs: HeaderPairs): string[] {
 export function hasHeader(pairs: HeaderPairs, name: string): boolean {
   const lower = name.toLowerCase()
   return pairs.some(([k]) => k.toLowerCase() === lower)
+}
+
+/** Sleeps that end early when the transport is closed (ctx.sleep ends only on abort). */
+export class Waker {
+  private readonly pending = new Set<() => void>()
+  stopped = false
+
+  sleep(ctx: TransportContext, delay: number): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false)
+    return new Promise<boolean>((resolve) => {
+      let done = false
+      const wake = (): void => {
+        if (done) return
+        done = true
+        this.pending.delete(wake)
+        resolve(false)
+      }
+      this.pending.add(wake)
+      void ctx.sleep(delay).then((ok) => {
+        if (done) return
+        done = true
+        this.pending.delete(wake)
+        resolve(ok && !this.stopped)
+      })
+    })
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const w of [...this.pending]) w()
+  }
+}
+
+/**
+ * Reads the response's status line off the socket without taking bytes from undici: undici
+ * reads with 'readable' + read(), and a 'data' listener then only observes what read() returns
+ * (it does not switch the socket to flowing mode). Detaches after the first line (or 256
+ * bytes). Gives the HTTP version undici does not expose ("1.0" behind an old proxy).
+ */
+export function sniffStatusLine(socket: Socket, onLine: (version: string, line: string) => void): () => void {
+  let seen = ''
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.subarray(0, 256 - seen.length).toString('latin1')
+    const eol = seen.indexOf('\r\n')
+    if (eol >= 0 || seen.length >= 256) {
+      socket.removeListener('data', onData)
+      const line = eol >= 0 ? seen.slice(0, eol) : seen
+      const m = /^HTTP\/(\d(?:\.\d)?) /.exec(line)
+      onLine(m ? m[1]! : '?', line)
+    }
+  }
+  socket.on('data', onData)
+  return () => socket.removeListener('data', onData)
 }

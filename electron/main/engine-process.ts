@@ -1,0 +1,32 @@
+/**
+ * The engine in an Electron utilityProcess. Main sends it one MessagePort per renderer;
+ * each port gets a Peer of the shared host adapter (same dispatch as web mode).
+ * Uses only Node and the parentPort Electron gives utility processes.
+ */
+import path from 'node:path'
+import type { MessagePortMain } from 'electron'
+import { Engine } from '../../shared/node/engine/engine.ts'
+import { HostAdapter } from '../../shared/node/hosts/adapter.ts'
+import { defaultRecordingsDir, defaultTargetsFile } from '../../shared/node/hosts/paths.ts'
+
+const userData = process.env.WIRETRACE_USER_DATA
+const engine = new Engine({ recordingsDir: userData ? path.join(userData, 'recordings') : defaultRecordingsDir(), host: 'desktop' })
+const adapter = new HostAdapter({ engine, host: 'desktop', targetsFile: userData ? path.join(userData, 'targets.json') : defaultTargetsFile() })
+
+// The demo servers are one click away from the first start: run them now (loopback only).
+adapter.startDemo().catch((e: unknown) => console.error('wiretrace: demo servers did not start:', (e as Error).message))
+
+process.parentPort.on('message', (e: { data: unknown; ports: MessagePortMain[] }) => {
+  if ((e.data as { type?: unknown } | null)?.type !== 'port') return
+  const port = e.ports[0]
+  if (!port) return
+  const peer = adapter.attach((m) => port.postMessage(m))
+  port.on('message', (ev) => peer.receive(ev.data))
+  port.on('close', () => peer.close())
+  port.start()
+})
+
+const shutdown = (): void => {
+  void adapter.close().then(() => engine.shutdown()).finally(() => process.exit(0))
+}
+process.on('SIGTERM', shutdown)

@@ -1,0 +1,126 @@
+/**
+ * The Electron main process: a thin, locked-down shell. It owns the window and brokers a
+ * MessagePort between the renderer and the engine, which runs in a utilityProcess so the
+ * UI thread never does connection work. IPC handlers check the sender and validate params.
+ */
+import { app, BrowserWindow, ipcMain, MessageChannelMain, session, shell, utilityProcess, type IpcMainEvent, type IpcMainInvokeEvent, type UtilityProcess } from 'electron'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CSP, isOurPage, isSafeExternal, rendererUrl } from './security.ts'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const PAGE = rendererUrl(path.join(here, '..', 'renderer'), app.isPackaged)
+const PRELOAD = path.join(here, '..', 'preload', 'index.cjs')
+const ENGINE = path.join(here, 'engine.js')
+
+let engine: UtilityProcess | null = null
+let engineExits = 0
+const windows = new Set<BrowserWindow>()
+
+function startEngine(): UtilityProcess {
+  const child = utilityProcess.fork(ENGINE, [], {
+    serviceName: 'Wiretrace engine',
+    stdio: 'inherit',
+    env: { ...process.env, WIRETRACE_USER_DATA: app.getPath('userData'), WIRETRACE_APP_VERSION: app.getVersion() },
+  })
+  child.on('exit', (code) => {
+    if (engine !== child) return
+    engine = null
+    // Restart a crashed engine a few times; each window then asks for a fresh port.
+    if (!quitting && ++engineExits <= 3) {
+      console.error(`wiretrace: the engine process exited (${code}); restarting`)
+      engine = startEngine()
+      for (const w of windows) w.webContents.reload()
+    }
+  })
+  return child
+}
+
+/** Only our own window's top frame, showing our page, may use the IPC verbs. */
+function trusted(event: IpcMainEvent | IpcMainInvokeEvent): boolean {
+  const win = BrowserWindow.fromWebContents(event.sender)
+  if (!win || !windows.has(win)) return false
+  const frame = event.senderFrame
+  return frame !== null && frame === event.sender.mainFrame && isOurPage(frame.url, PAGE)
+}
+
+function createWindow(): void {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 800,
+    minWidth: 900,
+    minHeight: 560,
+    show: false,
+    title: 'Wiretrace',
+    autoHideMenuBar: true,
+    webPreferences: {
+      preload: PRELOAD,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      spellcheck: false,
+    },
+  })
+  windows.add(win)
+  win.on('closed', () => windows.delete(win))
+  win.once('ready-to-show', () => win.show())
+  void win.loadURL(PAGE)
+}
+
+let quitting = false
+
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-navigate', (e, url) => {
+    if (!isOurPage(url, PAGE)) e.preventDefault()
+  })
+  contents.on('will-redirect', (e, url) => {
+    if (!isOurPage(url, PAGE)) e.preventDefault()
+  })
+  contents.on('will-attach-webview', (e) => e.preventDefault())
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isSafeExternal(url)) void shell.openExternal(url)
+    return { action: 'deny' }
+  })
+})
+
+void app.whenReady().then(() => {
+  session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
+    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } })
+  })
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, cb) => cb(permission === 'clipboard-sanitized-write'))
+  session.defaultSession.setPermissionCheckHandler((_wc, permission) => permission === 'clipboard-sanitized-write')
+
+  engine = startEngine()
+
+  // The event-port handshake: the renderer asks, main checks it, then hands one end of a
+  // fresh channel to the engine and the other to that renderer.
+  ipcMain.on('wiretrace:port-request', (event) => {
+    if (!trusted(event) || !engine) return
+    const { port1, port2 } = new MessageChannelMain()
+    engine.postMessage({ type: 'port' }, [port1])
+    event.sender.postMessage('wiretrace:port', null, [port2])
+  })
+  ipcMain.handle('wiretrace:open-external', async (event, url: unknown) => {
+    if (!trusted(event)) throw new Error('refused: unknown sender')
+    if (!isSafeExternal(url)) throw new Error('refused: only http(s) links without credentials open in the browser')
+    await shell.openExternal(url)
+    return true
+  })
+
+  createWindow()
+  app.on('activate', () => {
+    if (windows.size === 0) createWindow()
+  })
+})
+
+app.on('before-quit', () => {
+  quitting = true
+  engine?.kill()
+})
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit()
+})

@@ -1,0 +1,26 @@
+/**
+ * Sandboxed CommonJS preload. Exposes verb methods only, never ipcRenderer itself, plus
+ * the one event-port handshake: `requestPort()` asks main for a MessagePort to the engine,
+ * which arrives here and is handed to the page with window.postMessage.
+ */
+import { contextBridge, ipcRenderer } from 'electron'
+
+contextBridge.exposeInMainWorld('wiretrace', {
+  platform: process.platform,
+  versions: { electron: process.versions.electron ?? '', chrome: process.versions.chrome ?? '', app: '' },
+  requestPort: (): void => ipcRenderer.send('wiretrace:port-request'),
+  openExternal: (url: string): Promise<boolean> => ipcRenderer.invoke('wiretrace:open-external', String(url)) as Promise<boolean>,
+})
+
+/** The page's window (tsconfig.electron has no DOM lib; the sandboxed preload runs in a renderer). */
+const page = globalThis as unknown as {
+  location: { origin: string }
+  postMessage(message: unknown, targetOrigin: string, transfer?: unknown[]): void
+}
+
+ipcRenderer.on('wiretrace:port', (event) => {
+  const port = event.ports[0]
+  if (!port) return
+  // file:// pages have an opaque origin ("null"); the message stays within this window either way.
+  page.postMessage({ type: 'wiretrace:port' }, page.location.origin === 'null' ? '*' : page.location.origin, [port])
+})

@@ -1,0 +1,256 @@
+/**
+ * The inspector's application state. Depends only on HostClient; batches are applied on
+ * the next animation frame (all queued batches at once) and acknowledged after, so the host
+ * sends at most what the renderer can paint and coalesces the rest.
+ */
+import type { HostClient, LinkState, SavedTarget, HostInfo, DemoInfo, RecordingInfo } from '../../../../shared/common/protocol/index.ts'
+import type { LiveBatch, ConnectionSummary } from '../../../../shared/common/live.ts'
+import type { ConnectionSpec, SendItem } from '../../../../shared/common/spec/index.ts'
+import type { WiretraceEvent } from '../../../../shared/common/events/index.ts'
+import { ConnView } from './conn.svelte.ts'
+import { compileFilter, EMPTY_FILTER, type FilterSpec } from '../filter.ts'
+
+/** Connections listed in the sidebar at most (the oldest finished ones are forgotten first). */
+export const MAX_CONNECTIONS = 200
+
+export class AppState {
+  readonly host: HostClient
+  info: HostInfo | null = $state.raw(null)
+  summaries: ConnectionSummary[] = $state.raw([])
+  selectedId: string | null = $state(null)
+  targets: SavedTarget[] = $state.raw([])
+  demo: DemoInfo = $state.raw({ running: false, targets: [] })
+  recordings: RecordingInfo[] = $state.raw([])
+  filter: FilterSpec = $state({ ...EMPTY_FILTER })
+  filterError: string | null = $state(null)
+  link: LinkState = $state('open')
+  linkWhy = $state('')
+  /** A transient message for the user (an error from the host, a hint). */
+  toast: { text: string; kind: 'error' | 'info' } | null = $state(null)
+  /** Wall clock, ticking twice a second, for "reconnecting in N s". */
+  now = $state(Date.now())
+  /** Batches applied and frames, for the perf bench. */
+  readonly counters = { batches: 0, events: 0, frames: 0 }
+
+  // Not reactive on purpose: views publish their own signals; `summaries` is the reactive list.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  private readonly views = new Map<string, ConnView>()
+  private queue: Array<{ batch: LiveBatch; ack: () => void }> = []
+  private frameRequested = false
+  private toastTimer: ReturnType<typeof setTimeout> | null = null
+
+  constructor(host: HostClient) {
+    this.host = host
+    this.link = host.link
+    host.onLink((s, why) => {
+      this.link = s
+      this.linkWhy = why ?? ''
+    })
+    host.onBatch((batch, ack) => {
+      this.queue.push({ batch, ack })
+      if (!this.frameRequested) {
+        this.frameRequested = true
+        requestAnimationFrame(() => this.flush())
+      }
+    })
+    setInterval(() => (this.now = Date.now()), 500)
+  }
+
+  async init(): Promise<void> {
+    const [info, list, targets, demo] = await Promise.all([
+      this.host.call('host.info', {}),
+      this.host.call('session.list', {}),
+      this.host.call('targets.list', {}),
+      this.host.call('demo.status', {}),
+    ])
+    this.info = info
+    this.targets = targets
+    void this.refreshRecordings()
+    this.demo = demo
+    for (const s of list) this.upsert(s)
+    this.publishSummaries()
+    if (!this.selectedId && this.summaries[0]) this.select(this.summaries[0].id)
+  }
+
+  view(id: string | null): ConnView | undefined {
+    return id ? this.views.get(id) : undefined
+  }
+
+  get selected(): ConnView | undefined {
+    return this.view(this.selectedId)
+  }
+
+  select(id: string | null): void {
+    this.selectedId = id
+    const v = this.view(id)
+    if (v) v.setFilter(this.compiled())
+  }
+
+  setFilter(f: FilterSpec): void {
+    this.filter = f
+    this.selected?.setFilter(this.compiled())
+  }
+
+  async open(spec: ConnectionSpec, record = true): Promise<ConnectionSummary | null> {
+    try {
+      const s = await this.host.call('session.open', { spec, record })
+      this.upsert(s)
+      this.publishSummaries()
+      this.select(s.id)
+      // Its recording now exists: list it.
+      setTimeout(() => void this.refreshRecordings(), 500)
+      return s
+    } catch (e) {
+      this.say(e)
+      return null
+    }
+  }
+
+  async send(id: string, item: SendItem): Promise<boolean> {
+    try {
+      await this.host.call('session.send', { id, item })
+      return true
+    } catch (e) {
+      this.say(e)
+      return false
+    }
+  }
+
+  async close(id: string, code?: number, reason?: string): Promise<void> {
+    try {
+      await this.host.call('session.close', { id, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) })
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.host.call('session.remove', { id })
+    } catch {
+      /* already gone on the host: forget it here too */
+    }
+    this.views.delete(id)
+    this.summaries = this.summaries.filter((s) => s.id !== id)
+    if (this.selectedId === id) this.select(this.summaries.at(-1)?.id ?? null)
+  }
+
+  async event(id: string, seq: number): Promise<WiretraceEvent | null> {
+    return this.host.call('event.get', { id, seq })
+  }
+
+  async saveTarget(target: SavedTarget): Promise<void> {
+    try {
+      this.targets = await this.host.call('targets.save', { target })
+      this.say(`Saved target "${target.name}"`, 'info')
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  async deleteTarget(name: string): Promise<void> {
+    try {
+      this.targets = await this.host.call('targets.delete', { name })
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  async refreshRecordings(): Promise<void> {
+    try {
+      this.recordings = await this.host.call('recording.list', {})
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  async openRecording(path: string): Promise<void> {
+    try {
+      const list = await this.host.call('recording.open', { path })
+      for (const s of list) this.upsert(s)
+      this.publishSummaries()
+      if (list[0]) this.select(list[0].id)
+      else this.say('The recording has no connections yet.', 'info')
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  async startDemo(): Promise<void> {
+    try {
+      this.demo = await this.host.call('demo.start', {})
+      this.targets = await this.host.call('targets.list', {})
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  say(e: unknown, kind: 'error' | 'info' = 'error'): void {
+    const err = e as { code?: string; message?: string }
+    const text = typeof e === 'string' ? e : `${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`
+    this.toast = { text, kind }
+    if (this.toastTimer) clearTimeout(this.toastTimer)
+    this.toastTimer = setTimeout(() => (this.toast = null), kind === 'error' ? 8000 : 3000)
+  }
+
+  private compiled(): ReturnType<typeof compileFilter>['test'] {
+    const { test, error } = compileFilter(this.filter)
+    this.filterError = error
+    return test
+  }
+
+  private upsert(s: ConnectionSummary): ConnView {
+    let v = this.views.get(s.id)
+    if (!v) {
+      v = new ConnView(s)
+      this.views.set(s.id, v)
+      if (this.views.size > MAX_CONNECTIONS) {
+        for (const [id, old] of this.views) {
+          if (id !== this.selectedId && (old.summary.state === 'closed' || old.summary.state === 'failed')) {
+            this.views.delete(id)
+            break
+          }
+        }
+      }
+      if (s.id === this.selectedId) v.setFilter(this.compiled())
+    } else v.summary = s
+    return v
+  }
+
+  private publishSummaries(): void {
+    this.summaries = [...this.views.values()].map((v) => v.summary)
+  }
+
+  /** Applies every queued batch, then acknowledges them. One pass per animation frame. */
+  private flush(): void {
+    this.frameRequested = false
+    const queue = this.queue
+    this.queue = []
+    // A scratch set for one flush, never read reactively.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    const touched = new Set<ConnView>()
+    let newConn = false
+    for (const { batch } of queue) {
+      for (const s of batch.summaries) {
+        if (!this.views.has(s.id)) newConn = true
+        this.upsert(s)
+      }
+      const evs = batch.events
+      let last: ConnView | undefined
+      for (let i = 0; i < evs.length; i++) {
+        const ev = evs[i]!
+        if (last?.id !== ev.conn) last = this.views.get(ev.conn)
+        if (!last) continue
+        last.add(ev)
+        touched.add(last)
+      }
+      for (const id in batch.coalesced) this.views.get(id)?.addCoalesced(batch.coalesced[id] ?? 0)
+      this.counters.batches++
+      this.counters.events += evs.length
+    }
+    for (const v of touched) v.commit()
+    if (queue.some((q) => q.batch.summaries.length)) this.publishSummaries()
+    if (newConn && !this.selectedId && this.summaries[0]) this.select(this.summaries[0].id)
+    for (const q of queue) q.ack()
+  }
+}

@@ -1,0 +1,28 @@
+import { mount } from 'svelte'
+import App from './App.svelte'
+import './app.css'
+import { connectHost } from './lib/host/index.ts'
+import { AppState } from './lib/state/app.svelte.ts'
+
+const target = document.getElementById('app')!
+
+async function start(): Promise<void> {
+  try {
+    const host = await connectHost()
+    const app = new AppState(host)
+    await app.init()
+    mount(App, { target, props: { app } })
+  } catch (e) {
+    // No host: say why in plain words (never as HTML).
+    const box = document.createElement('div')
+    box.className = 'fatal'
+    const h = document.createElement('h1')
+    h.textContent = 'Wiretrace cannot reach its engine'
+    const p = document.createElement('p')
+    p.textContent = (e as Error).message
+    box.append(h, p)
+    target.replaceChildren(box)
+  }
+}
+
+void start()

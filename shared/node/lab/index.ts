@@ -1,0 +1,556 @@
+/**
+ * The proxy lab: a misbehaving HTTP proxy on 127.0.0.1 that reproduces what corporate proxies
+ * do to long-lived connections, behaviour by behaviour, and logs what it did to each
+ * connection. A product feature (`wiretrace lab`) and our own test fixture.
+ *
+ * Behaviours (all switchable at run time with `lab.set()`): require Basic auth; refuse CONNECT
+ * to ports outside a list (403); strip Upgrade on forwarded requests; cut connections idle for
+ * N ms; cap a connection's lifetime; buffer downstream bytes until N bytes or the end; add
+ * latency and limit bandwidth; reset after the first N downstream bytes; intercept TLS with a
+ * generated CA (written out so the user can choose to trust it), optionally dropping ALPN h2.
+ * The same port also speaks SOCKS4, 4a and 5 (detected from the first byte), with the same
+ * port policy, credentials and relay behaviours.
+ */
+import net from 'node:net'
+import tls from 'node:tls'
+import fs from 'node:fs'
+import path from 'node:path'
+import { makeCert, type KeyAndCert } from './x509.ts'
+import { SocketReader } from '../net/proxy/reader.ts'
+
+export interface LabBehaviours {
+  /** Require Proxy-Authorization: Basic for these credentials (407 otherwise). */
+  basicAuth?: { user: string; pass: string } | null
+  /** CONNECT only to these ports (403 otherwise), e.g. [443]. */
+  connectPorts?: number[] | null
+  /** Remove Upgrade and Connection from forwarded (absolute-URI) requests. */
+  stripUpgrade?: boolean
+  /** Cut a connection after this long without a byte either way (no close frame: the client sees 1006). */
+  idleCutMs?: number
+  /** Cut every connection after this long, busy or not. */
+  lifetimeMs?: number
+  /** Hold downstream bytes until this many are waiting or the origin ends (breaks SSE). */
+  bufferBytes?: number
+  /** Delay each chunk, both ways. */
+  latencyMs?: number
+  /** Limit each direction to this many bytes per second. */
+  bandwidthBps?: number
+  /** Reset (TCP RST) after this many downstream bytes. */
+  resetAfterBytes?: number
+  /** Intercept TLS in CONNECT tunnels with the lab CA. */
+  interceptTls?: boolean
+  /** When intercepting, never negotiate h2 (offer http/1.1 only). */
+  dropAlpnH2?: boolean
+}
+
+export interface LabLogEntry {
+  /** ms since the lab started. */
+  t: number
+  /** Connection number (1, 2, ...). */
+  conn: number
+  client: string
+  event: string
+  detail?: string
+}
+
+export interface LabOptions extends LabBehaviours {
+  /** Port on 127.0.0.1 (0 = any free port). */
+  port?: number
+  /** Where the interception CA is written (ca.pem, ca.key); a temp dir by default. */
+  caDir?: string
+  /** Called for every log entry (the CLI prints them). */
+  onLog?: (e: LabLogEntry) => void
+  /** Log entries kept in memory (oldest dropped). Default 2000. */
+  maxLogEntries?: number
+  /** Most concurrent client connections. Default 256. */
+  maxConnections?: number
+}
+
+export interface Lab {
+  port: number
+  /** http://127.0.0.1:PORT */
+  url: string
+  /** The interception CA (PEM) and where it was written. */
+  caCert: string
+  caCertPath: string
+  readonly behaviours: Readonly<LabBehaviours>
+  /** Recent log entries (bounded). */
+  log(): LabLogEntry[]
+  set(b: Partial<LabBehaviours>): void
+  close(): Promise<void>
+}
+
+const MAX_HEAD = 64 * 1024
+/** Downstream bytes queued for latency or bandwidth before the source is paused. */
+const MAX_QUEUED = 1024 * 1024
+
+export async function runLab(opts: LabOptions = {}): Promise<Lab> {
+  const b: LabBehaviours = { ...opts }
+  const started = Date.now()
+  const entries: LabLogEntry[] = []
+  const maxEntries = opts.maxLogEntries ?? 2000
+  const log = (conn: number, client: string, event: string, detail?: string): void => {
+    const e: LabLogEntry = { t: Date.now() - started, conn, client, event, ...(detail ? { detail } : {}) }
+    entries.push(e)
+    if (entries.length > maxEntries) entries.splice(0, entries.length - maxEntries)
+    opts.onLog?.(e)
+  }
+
+  const ownDir = !opts.caDir
+  const caDir = opts.caDir ?? fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'wiretrace-lab-'))
+  fs.mkdirSync(caDir, { recursive: true })
+  const ca = makeCert({ cn: 'Wiretrace Lab Interception CA', org: 'Wiretrace Lab (do not trust outside tests)', ca: true, days: 30 })
+  const caCertPath = path.join(caDir, 'ca.pem')
+  fs.writeFileSync(caCertPath, ca.cert)
+  fs.writeFileSync(path.join(caDir, 'ca.key'), ca.key, { mode: 0o600 })
+  const leaves = new Map<string, KeyAndCert>()
+  const leafFor = (host: string): KeyAndCert => {
+    let l = leaves.get(host)
+    if (!l) {
+      l = makeCert({ cn: host, names: [host], issuer: { ...ca, org: 'Wiretrace Lab (do not trust outside tests)' }, days: 7 })
+      if (leaves.size > 256) leaves.delete(leaves.keys().next().value as string)
+      leaves.set(host, l)
+    }
+    return l
+  }
+
+  let seq = 0
+  const live = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const id = ++seq
+    const who = `${client.remoteAddress}:${client.remotePort}`
+    if (live.size >= (opts.maxConnections ?? 256)) {
+      log(id, who, 'refused', 'too many connections')
+      client.destroy()
+      return
+    }
+    live.add(client)
+    client.on('close', () => live.delete(client))
+    client.on('error', () => undefined)
+    firstByte(client)
+      .then((b0) => (b0 === 4 || b0 === 5 ? handleSocks(client, id, who) : handleClient(client, id, who)))
+      .catch((e: Error) => {
+        log(id, who, 'error', e.message)
+        client.destroy()
+      })
+  })
+
+  /** Peeks the first byte: 4 or 5 is a SOCKS greeting, anything else HTTP. */
+  function firstByte(s: net.Socket): Promise<number> {
+    return new Promise((resolve) => {
+      const onData = (d: Buffer): void => {
+        s.removeListener('close', onClose)
+        s.pause()
+        s.unshift(d)
+        resolve(d[0] ?? -1)
+      }
+      const onClose = (): void => resolve(-1)
+      s.once('data', onData)
+      s.once('close', onClose)
+    })
+  }
+
+  const SOCKS_ERRNO: Record<string, number> = { ECONNREFUSED: 5, EHOSTUNREACH: 4, ENOTFOUND: 4, EAI_AGAIN: 4, ENETUNREACH: 3, ETIMEDOUT: 4 }
+
+  /** SOCKS4, 4a and 5 (CONNECT only; username/password when basicAuth is set), then the same relay. */
+  async function handleSocks(client: net.Socket, id: number, who: string): Promise<void> {
+    const r = new SocketReader(client, AbortSignal.timeout(30_000), 'the SOCKS handshake')
+    try {
+      const v = (await r.read(1))[0]
+      let host: string
+      let port: number
+      let reply: (ok: boolean, code: number) => void
+      if (v === 4) {
+        const head = await r.read(7)
+        port = head.readUInt16BE(1)
+        const ip = head.subarray(3, 7)
+        const readZ = async (): Promise<string> => {
+          const parts: number[] = []
+          for (let i = 0; i < 256; i++) {
+            const c = (await r.read(1))[0]!
+            if (c === 0) break
+            parts.push(c)
+          }
+          return Buffer.from(parts).toString('utf8')
+        }
+        const user = await readZ()
+        host = ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] !== 0 ? await readZ() : Array.from(ip).join('.')
+        log(id, who, 'socks4', `CONNECT ${host}:${port}${user ? ` (user id ${user})` : ''}`)
+        reply = (ok) => client.write(Buffer.from([0, ok ? 0x5a : 0x5b, 0, 0, 0, 0, 0, 0]))
+        if (head[0] !== 1) {
+          reply(false, 0)
+          return void client.end()
+        }
+      } else {
+        const n = (await r.read(1))[0]!
+        const methods = [...(await r.read(n))]
+        const want = b.basicAuth ? 2 : 0
+        if (!methods.includes(want)) {
+          log(id, who, 'socks5', `no acceptable method (offered ${methods.join(',')}, need ${want})`)
+          client.write(Buffer.from([5, 0xff]))
+          return void client.end()
+        }
+        client.write(Buffer.from([5, want]))
+        if (want === 2) {
+          await r.read(1)
+          const u = (await r.read((await r.read(1))[0]!)).toString('utf8')
+          const pw = (await r.read((await r.read(1))[0]!)).toString('utf8')
+          const ok = u === b.basicAuth!.user && pw === b.basicAuth!.pass
+          client.write(Buffer.from([1, ok ? 0 : 1]))
+          if (!ok) {
+            log(id, who, 'socks5', 'credentials rejected')
+            return void client.end()
+          }
+        }
+        const req = await r.read(4)
+        const atyp = req[3]
+        if (atyp === 1) host = Array.from(await r.read(4)).join('.')
+        else if (atyp === 3) host = (await r.read((await r.read(1))[0]!)).toString('utf8')
+        else if (atyp === 4) {
+          const a = await r.read(16)
+          host = Array.from({ length: 8 }, (_, i) => a.readUInt16BE(i * 2).toString(16)).join(':')
+        } else host = ''
+        port = (await r.read(2)).readUInt16BE(0)
+        log(id, who, 'socks5', `CONNECT ${host}:${port}`)
+        reply = (ok, code) => client.write(Buffer.from([5, ok ? 0 : code, 0, 1, 0, 0, 0, 0, 0, 0]))
+        if (req[1] !== 1 || !host) {
+          reply(false, !host ? 8 : 7)
+          return void client.end()
+        }
+      }
+      if (b.connectPorts && !b.connectPorts.includes(port)) {
+        log(id, who, 'refused', `port ${port} is not allowed by policy`)
+        reply(false, 2)
+        return void client.end()
+      }
+      let upstream: net.Socket
+      try {
+        upstream = await dialOrigin(host, port)
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? 'ERROR'
+        log(id, who, 'refused', `cannot reach ${host}:${port}: ${code}`)
+        reply(false, SOCKS_ERRNO[code] ?? 1)
+        return void client.end()
+      }
+      reply(true, 0)
+      log(id, who, 'tunnel', `${host}:${port}`)
+      r.release()
+      relay(client, upstream, id, who)
+    } catch (e) {
+      r.release()
+      log(id, who, 'error', `SOCKS handshake: ${(e as Error).message}`)
+      client.destroy()
+    }
+  }
+
+  async function readHead(s: net.Socket): Promise<{ head: string; rest: Buffer } | null> {
+    let buf = Buffer.alloc(0)
+    return new Promise((resolve) => {
+      const onData = (d: Buffer): void => {
+        buf = Buffer.concat([buf, d])
+        const end = buf.indexOf('\r\n\r\n')
+        if (end < 0) {
+          if (buf.length > MAX_HEAD) done(null)
+          return
+        }
+        done({ head: buf.subarray(0, end).toString('latin1'), rest: buf.subarray(end + 4) })
+      }
+      const onEnd = (): void => done(null)
+      const done = (v: { head: string; rest: Buffer } | null): void => {
+        s.removeListener('data', onData)
+        s.removeListener('end', onEnd)
+        s.removeListener('close', onEnd)
+        s.pause()
+        resolve(v)
+      }
+      s.on('data', onData)
+      s.on('end', onEnd)
+      s.on('close', onEnd)
+      s.resume()
+    })
+  }
+
+  function reply(s: net.Socket, status: string, headers: Array<[string, string]>, body: string, close = false): void {
+    const bodyBuf = Buffer.from(body)
+    const h = [...headers, ['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(bodyBuf.length)], ['Via', '1.1 wiretrace-lab'], ['Connection', close ? 'close' : 'keep-alive']]
+    s.write(`HTTP/1.1 ${status}\r\n${h.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`)
+    s.write(bodyBuf)
+    if (close) s.end()
+  }
+
+  function authorized(headers: Array<[string, string]>): boolean {
+    if (!b.basicAuth) return true
+    const v = headers.find(([k]) => k.toLowerCase() === 'proxy-authorization')?.[1] ?? ''
+    const m = /^Basic\s+(\S+)/i.exec(v)
+    if (!m) return false
+    return Buffer.from(m[1]!, 'base64').toString('utf8') === `${b.basicAuth.user}:${b.basicAuth.pass}`
+  }
+
+  async function handleClient(client: net.Socket, id: number, who: string): Promise<void> {
+    for (let n = 0; n < 8; n++) {
+      const req = await readHead(client)
+      if (!req) return
+      const [first = '', ...lines] = req.head.split('\r\n')
+      const headers: Array<[string, string]> = lines.map((l) => {
+        const c = l.indexOf(':')
+        return [l.slice(0, c).trim(), l.slice(c + 1).trim()] as [string, string]
+      })
+      const [method = '', target = ''] = first.split(' ')
+      log(id, who, 'request', first)
+      if (!authorized(headers)) {
+        const had = headers.some(([k]) => k.toLowerCase() === 'proxy-authorization')
+        log(id, who, '407', had ? 'credentials rejected' : 'no credentials')
+        reply(client, '407 Proxy Authentication Required', [['Proxy-Authenticate', 'Basic realm="wiretrace lab"']], 'The Wiretrace lab requires proxy authentication.\n')
+        if (req.rest.length) client.unshift(req.rest)
+        continue
+      }
+      if (method === 'CONNECT') return connect(client, id, who, target, req.rest)
+      if (/^[a-z]+:\/\//i.test(target)) return forward(client, id, who, method, target, first, headers, req.rest)
+      log(id, who, '400', 'not a proxy request')
+      reply(client, '400 Bad Request', [], 'The Wiretrace lab is a proxy: send CONNECT or an absolute URI.\n', true)
+      return
+    }
+    client.destroy()
+  }
+
+  function splitHostPort(t: string, defPort: number): { host: string; port: number } {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(t) ?? /^([^:]+)(?::(\d+))?$/.exec(t)
+    return { host: m?.[1] ?? t, port: m?.[2] ? Number(m[2]) : defPort }
+  }
+
+  function dialOrigin(host: string, port: number): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host, port })
+      s.once('connect', () => {
+        s.removeListener('error', reject)
+        resolve(s)
+      })
+      s.once('error', reject)
+    })
+  }
+
+  async function connect(client: net.Socket, id: number, who: string, target: string, rest: Buffer): Promise<void> {
+    const { host, port } = splitHostPort(target, 443)
+    if (b.connectPorts && !b.connectPorts.includes(port)) {
+      log(id, who, '403', `CONNECT to port ${port} refused (allowed: ${b.connectPorts.join(', ')})`)
+      reply(client, '403 Forbidden', [['X-Lab-Error', 'port-policy']], `CONNECT to port ${port} is not allowed by policy (allowed: ${b.connectPorts.join(', ')}).\n`, true)
+      return
+    }
+    let upstream: net.Socket
+    try {
+      upstream = await dialOrigin(host, port)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'ERROR'
+      log(id, who, '502', `cannot reach ${host}:${port}: ${code}`)
+      reply(client, '502 Bad Gateway', [['X-Lab-Error', code]], `The lab could not reach ${host}:${port}: ${code}\n`, true)
+      return
+    }
+    client.write('HTTP/1.1 200 Connection established\r\nVia: 1.1 wiretrace-lab\r\n\r\n')
+    log(id, who, 'tunnel', `${host}:${port}`)
+    if (!b.interceptTls) {
+      if (rest.length) client.unshift(rest)
+      relay(client, upstream, id, who)
+      return
+    }
+    // TLS interception: finish TLS with the origin first so the client sees the same ALPN.
+    const offer = b.dropAlpnH2 ? ['http/1.1'] : ['h2', 'http/1.1']
+    const up = tls.connect({ socket: upstream, servername: net.isIP(host) ? undefined : host, ALPNProtocols: offer, rejectUnauthorized: false })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        up.once('secureConnect', () => resolve())
+        up.once('error', reject)
+      })
+    } catch (e) {
+      log(id, who, 'intercept-failed', `TLS to ${host}:${port}: ${(e as Error).message}`)
+      client.destroy()
+      upstream.destroy()
+      return
+    }
+    const alpn = up.alpnProtocol || null
+    const leaf = leafFor(host)
+    if (rest.length) client.unshift(rest)
+    const down = new tls.TLSSocket(client, { isServer: true, cert: leaf.cert, key: leaf.key, ALPNProtocols: alpn ? [alpn] : ['http/1.1'] })
+    down.on('error', () => undefined)
+    log(id, who, 'intercepted', `TLS for ${host} re-signed by the lab CA; ALPN towards the client: ${alpn ?? 'http/1.1'}${b.dropAlpnH2 ? ' (h2 dropped)' : ''}`)
+    relay(down, up, id, who)
+  }
+
+  async function forward(client: net.Socket, id: number, who: string, method: string, target: string, first: string, headers: Array<[string, string]>, rest: Buffer): Promise<void> {
+    let u: URL
+    try {
+      u = new URL(target)
+    } catch {
+      reply(client, '400 Bad Request', [], 'bad absolute URI\n', true)
+      return
+    }
+    const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80
+    const host = u.hostname.replace(/^\[|\]$/g, '')
+    let upstream: net.Socket
+    try {
+      upstream = await dialOrigin(host, port)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'ERROR'
+      log(id, who, '502', `cannot reach ${host}:${port}: ${code}`)
+      reply(client, '502 Bad Gateway', [['X-Lab-Error', code]], `The lab could not reach ${host}:${port}: ${code}\n`, true)
+      return
+    }
+    const version = first.split(' ')[2] ?? 'HTTP/1.1'
+    const drop = new Set(['proxy-authorization', 'proxy-connection'])
+    if (b.stripUpgrade) {
+      drop.add('upgrade')
+      drop.add('connection')
+    }
+    const kept = headers.filter(([k]) => !drop.has(k.toLowerCase()))
+    if (b.stripUpgrade && headers.some(([k]) => k.toLowerCase() === 'upgrade')) log(id, who, 'stripped', 'removed Upgrade and Connection from the forwarded request')
+    kept.push(['Via', `${version.slice(5)} wiretrace-lab`])
+    upstream.write(`${method} ${u.pathname}${u.search} ${version}\r\n${kept.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`)
+    if (rest.length) upstream.write(rest)
+    log(id, who, 'forward', `${method} ${u.pathname}${u.search} to ${host}:${port}`)
+    relay(client, upstream, id, who)
+  }
+
+  /** Pipes both ways through the behaviours; logs how the connection ended. */
+  function relay(client: net.Socket, upstream: net.Socket, id: number, who: string): void {
+    let last = Date.now()
+    let down = 0
+    let ended = false
+    let idleTimer: NodeJS.Timeout | null = null
+    let lifeTimer: NodeJS.Timeout | null = null
+    const finish = (why: string, rst = false): void => {
+      if (ended) return
+      ended = true
+      if (idleTimer) clearInterval(idleTimer)
+      if (lifeTimer) clearTimeout(lifeTimer)
+      log(id, who, 'closed', why)
+      if (rst && typeof (client as net.Socket & { resetAndDestroy?: () => void }).resetAndDestroy === 'function' && !(client instanceof tls.TLSSocket)) {
+        ;(client as net.Socket & { resetAndDestroy: () => void }).resetAndDestroy()
+      } else client.destroy()
+      upstream.destroy()
+    }
+    if (b.idleCutMs) {
+      const limit = b.idleCutMs
+      idleTimer = setInterval(() => {
+        if (Date.now() - last >= limit) finish(`idle cut after ${limit} ms without a byte`)
+      }, Math.max(20, Math.min(250, limit / 10)))
+    }
+    if (b.lifetimeMs) {
+      const limit = b.lifetimeMs
+      lifeTimer = setTimeout(() => finish(`lifetime cap of ${limit} ms reached`), limit)
+    }
+    client.on('error', () => undefined)
+    upstream.on('error', () => undefined)
+    client.on('close', () => finish('client closed'))
+    upstream.on('close', () => finish('origin closed'))
+    pump(client, upstream, 'up', (n) => {
+      last = Date.now()
+      return n
+    })
+    let held: Buffer[] = []
+    let heldBytes = 0
+    pump(upstream, client, 'down', (n, chunk, write) => {
+      last = Date.now()
+      if (b.resetAfterBytes !== undefined && b.resetAfterBytes >= 0 && down + n >= b.resetAfterBytes) {
+        const keep = b.resetAfterBytes - down
+        if (keep > 0) write(chunk.subarray(0, keep))
+        setTimeout(() => finish(`reset after the first ${b.resetAfterBytes} downstream bytes`, true), 20)
+        down += keep
+        return -1
+      }
+      down += n
+      if (b.bufferBytes) {
+        held.push(chunk)
+        heldBytes += n
+        if (heldBytes >= b.bufferBytes) {
+          log(id, who, 'flushed', `released ${heldBytes} buffered bytes`)
+          write(Buffer.concat(held))
+          held = []
+          heldBytes = 0
+        }
+        return -1
+      }
+      return n
+    })
+    upstream.on('end', () => {
+      if (heldBytes) {
+        log(id, who, 'flushed', `released ${heldBytes} buffered bytes at the end`)
+        client.write(Buffer.concat(held))
+        held = []
+        heldBytes = 0
+      }
+    })
+  }
+
+  /**
+   * Copies src to dst with latency and bandwidth. `tap` sees each chunk first: it returns the
+   * byte count to send as is, or -1 when it wrote (or held) the chunk itself.
+   */
+  function pump(src: net.Socket, dst: net.Socket, dir: 'up' | 'down', tap: (n: number, chunk: Buffer, write: (b: Buffer) => void) => number): void {
+    let nextFree = 0
+    let queued = 0
+    const write = (chunk: Buffer): void => {
+      const delay = b.latencyMs ?? 0
+      const bps = b.bandwidthBps ?? 0
+      if (!delay && !bps) {
+        if (!dst.destroyed) dst.write(chunk)
+        return
+      }
+      const now = Date.now()
+      let at = now + delay
+      if (bps) {
+        at = Math.max(at, nextFree)
+        nextFree = at + (chunk.length / bps) * 1000
+      }
+      queued += chunk.length
+      if (queued > MAX_QUEUED) src.pause()
+      setTimeout(() => {
+        queued -= chunk.length
+        if (!dst.destroyed) dst.write(chunk)
+        if (queued <= MAX_QUEUED / 2) src.resume()
+      }, at - now)
+    }
+    src.on('data', (chunk: Buffer) => {
+      const n = tap(chunk.length, chunk, write)
+      if (n >= 0) write(chunk)
+    })
+    // readHead left the client paused; a paused stream does not flow for a new 'data' listener.
+    src.resume()
+    src.on('end', () => {
+      const delay = (b.latencyMs ?? 0) + Math.max(0, nextFree - Date.now())
+      setTimeout(() => {
+        if (!dst.destroyed) dst.end()
+      }, delay)
+    })
+    void dir
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as net.AddressInfo).port
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    caCert: ca.cert,
+    caCertPath,
+    get behaviours() {
+      return { ...b }
+    },
+    log: () => entries.slice(),
+    set(next) {
+      Object.assign(b, next)
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of live) s.destroy()
+        // A CA dir the lab made itself goes with it; one the user named stays.
+        if (ownDir) fs.rmSync(caDir, { recursive: true, force: true })
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** One line per log entry, for the CLI. */
+export function formatLabLog(e: LabLogEntry): string {
+  return `${(e.t / 1000).toFixed(3).padStart(9)}s  #${e.conn} ${e.client}  ${e.event}${e.detail ? `: ${e.detail}` : ''}`
+}

@@ -1,0 +1,470 @@
+/**
+ * HTTP/2 over node:http2 on a socket from ctx.dial: TLS with ALPN h2, or h2c with prior
+ * knowledge for http:// URLs. One session, several streams (the request repeated N times at
+ * once and/or a list of paths), responses read as they arrive. Recorded: session SETTINGS
+ * (local and remote), PING RTT on an interval, GOAWAY (code, last stream id), and per
+ * stream: headers sent, response headers, each DATA chunk's size, trailers, RST_STREAM with
+ * its code name, end. Flow-control windows go into stats through sample().
+ *
+ * When ALPN does not give h2, we say what was negotiated (WT_H2_ALPN) instead of trying.
+ * Every wait has a timeout that names where it stuck (WT_H2_TIMEOUT): the server's SETTINGS,
+ * each stream's response headers, PING acks; a stream that goes quiet longer than the
+ * timeout is reported (once) without being cut, since streaming responses may pause.
+ */
+import http2 from 'node:http2'
+import type { Socket } from 'node:net'
+import type { EventDraft, H2StreamEvent, HeaderPairs, StatsEvent } from '../../common/events/index.ts'
+import type { SendItem } from '../../common/spec/index.ts'
+import { WiretraceError, exitCodeFor, type ErrorCode } from '../../common/errors/index.ts'
+import type { DialResult, Transport, TransportContext } from '../engine/types.ts'
+import { mono, ms } from '../engine/clock.ts'
+import { parseTargetUrl } from '../engine/validate.ts'
+import { SECRET_HEADERS } from '../../common/redact.ts'
+import { bodyOf, maybeRedactHeaders, maybeRedactUrl } from './http/exchange.ts'
+
+const C = http2.constants
+
+/** HTTP/2 error code -> name (RFC 9113 section 7). */
+export const H2_ERROR_NAMES: Record<number, string> = {
+  0: 'NO_ERROR',
+  1: 'PROTOCOL_ERROR',
+  2: 'INTERNAL_ERROR',
+  3: 'FLOW_CONTROL_ERROR',
+  4: 'SETTINGS_TIMEOUT',
+  5: 'STREAM_CLOSED',
+  6: 'FRAME_SIZE_ERROR',
+  7: 'REFUSED_STREAM',
+  8: 'CANCEL',
+  9: 'COMPRESSION_ERROR',
+  10: 'CONNECT_ERROR',
+  11: 'ENHANCE_YOUR_CALM',
+  12: 'INADEQUATE_SECURITY',
+  13: 'HTTP_1_1_REQUIRED',
+}
+export function h2ErrorName(code: number): string {
+  return H2_ERROR_NAMES[code] ?? `UNKNOWN_${code}`
+}
+
+/** Headers HTTP/2 forbids (connection-specific); dropped with a note. */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host'])
+
+function settingsRecord(s: http2.Settings | undefined): Record<string, number | boolean> {
+  const out: Record<string, number | boolean> = {}
+  if (!s) return out
+  for (const [k, v] of Object.entries(s)) if (typeof v === 'number' || typeof v === 'boolean') out[k] = v
+  return out
+}
+
+function headerPairs(h: http2.IncomingHttpHeaders): HeaderPairs {
+  const out: HeaderPairs = []
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue
+    if (Array.isArray(v)) for (const x of v) out.push([k, x])
+    else out.push([k, String(v)])
+  }
+  return out
+}
+
+export function createH2Transport(ctx: TransportContext): Transport {
+  const spec = ctx.spec
+  const url = parseTargetUrl(spec.url, 'h2')
+  const o = spec.h2 ?? {}
+  const conn = ctx.id
+  const c = ctx.counters
+  const body = bodyOf(spec)
+  const method = (spec.method ?? (body ? 'POST' : 'GET')).toUpperCase()
+  const secure = url.protocol === 'https:'
+  const timeoutMs = o.timeoutMs ?? 10_000
+  const copies = Math.max(1, Math.floor(o.concurrency ?? 1))
+  const paths = o.paths?.length ? o.paths : [url.pathname + url.search]
+  for (const p of paths) if (!p.startsWith('/')) throw new WiretraceError('WT_OPTION_INVALID', `h2.paths entries must start with "/", got ${JSON.stringify(p)}`)
+  if (!secure && o.priorKnowledge === false) {
+    throw new WiretraceError('WT_OPTION_INVALID', 'h2 over http:// needs prior knowledge (h2c upgrade from HTTP/1.1 is not supported): use an https:// URL or leave priorKnowledge on')
+  }
+  const totalStreams = paths.length * copies
+  const settings: http2.Settings = { enablePush: false }
+  if (o.initialWindowSize !== undefined) settings.initialWindowSize = o.initialWindowSize
+  if (o.maxFrameSize !== undefined) settings.maxFrameSize = o.maxFrameSize
+
+  let session: http2.ClientHttp2Session | null = null
+  let socket: Socket | null = null
+  let stopped = false
+  let pingTimer: NodeJS.Timeout | null = null
+  let settle: ((r: { exit: number; reason: string }) => void) | null = null
+  const live = new Set<http2.ClientHttp2Stream>()
+  const recs = new Map<http2.ClientHttp2Stream, LiveRec>()
+  let sweepTimer: NodeJS.Timeout | null = null
+  const sentCache = new Map<string, HeaderPairs>()
+  /** Request header pairs as recorded, computed once per path (copies share them). */
+  const sentPairs = (path: string, h: http2.OutgoingHttpHeaders): HeaderPairs => {
+    let p = sentCache.get(path)
+    if (!p) {
+      p = maybeRedactHeaders(spec, headerPairs(h as http2.IncomingHttpHeaders))
+      if (sentCache.size < 1000) sentCache.set(path, p)
+    }
+    return p
+  }
+
+  const emit = (d: EventDraft): void => {
+    ctx.emit(d)
+  }
+  const done = (exit: number, reason: string): void => {
+    const s = settle
+    if (!s) return
+    settle = null
+    if (pingTimer) clearInterval(pingTimer)
+    pingTimer = null
+    if (sweepTimer) clearInterval(sweepTimer)
+    sweepTimer = null
+    s({ exit, reason })
+  }
+  const fail = (code: ErrorCode, phase: 'handshake' | 'open' | 'tls', message: string, detail?: Record<string, unknown>): void => {
+    emit({ type: 'error', conn, code, phase, message, fatal: true, ...(detail ? { detail } : {}) })
+    done(exitCodeFor(code), message)
+  }
+
+  const userHeaders: Record<string, string | string[]> = {}
+  for (const [k, v] of spec.headers ?? []) {
+    const lower = k.toLowerCase()
+    if (CONNECTION_HEADERS.has(lower)) continue
+    const prev = userHeaders[lower]
+    userHeaders[lower] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+  }
+  const dropped = (spec.headers ?? []).filter(([k]) => CONNECTION_HEADERS.has(k.toLowerCase())).map(([k]) => k)
+
+  async function run(): Promise<{ exit: number; reason: string }> {
+    const startedAt = mono()
+    emit({ type: 'conn.state', conn, state: 'connecting', attempt: 1 })
+    if (dropped.length) emit({ type: 'note', conn, text: `dropped connection-specific headers HTTP/2 forbids: ${dropped.join(', ')}`, source: 'engine' })
+    let dialed: DialResult
+    try {
+      // h2c through a plain HTTP proxy must be tunnelled (CONNECT), never forwarded: dial sees 'h2' offered and tunnels.
+      dialed = await ctx.dial({ url, secure, alpn: ['h2', 'http/1.1'], tls: spec.tls, network: spec.network, purpose: 'http', signal: ctx.signal })
+    } catch (e) {
+      if (stopped || ctx.signal.aborted) return { exit: 0, reason: 'stopped' }
+      const we = e instanceof WiretraceError ? e : new WiretraceError('WT_INTERNAL', String(e))
+      const phase = (we.detail?.phase as 'tcp' | 'tls' | 'dns' | 'proxy' | undefined) ?? 'tcp'
+      emit({ type: 'error', conn, code: we.code, phase, message: we.message, fatal: true, ...(we.detail ? { detail: we.detail } : {}) })
+      return { exit: exitCodeFor(we.code), reason: we.message }
+    }
+    socket = dialed.socket as Socket
+    if (secure && dialed.alpn !== 'h2') {
+      const got = dialed.alpn ?? 'nothing'
+      const message = `ALPN negotiated ${dialed.alpn ? `"${dialed.alpn}"` : 'no protocol'} instead of "h2" (offered h2, http/1.1): the server${dialed.route !== 'DIRECT' ? ' or the proxy in the path' : ' (or a TLS-intercepting proxy)'} does not speak HTTP/2 here`
+      emit({ type: 'error', conn, code: 'WT_H2_ALPN', phase: 'tls', message, fatal: true, detail: { alpn: dialed.alpn, offered: ['h2', 'http/1.1'], route: dialed.route } })
+      emit({
+        type: 'diagnosis',
+        conn,
+        code: 'WT_H2_ALPN',
+        severity: 'error',
+        title: `HTTP/2 not negotiated: ALPN gave ${got}`,
+        explanation:
+          'The TLS handshake finished without selecting h2. Either the server does not enable HTTP/2 on this port, or something that terminates TLS in between (a corporate interception proxy, a load balancer) only speaks HTTP/1.1. Check the issuer in the TLS event: an unexpected issuer means interception.',
+        suggestions: ['Try --transport stream or sse (HTTP/1.1) for the same URL.', 'Compare with a direct connection, without the proxy.'],
+      })
+      socket.destroy()
+      return { exit: exitCodeFor('WT_H2_ALPN'), reason: message }
+    }
+    return await new Promise((resolve) => {
+      settle = resolve
+      const s = http2.connect(url.origin, {
+        createConnection: () => socket!,
+        settings,
+        maxSessionMemory: 64,
+      } as http2.ClientSessionOptions)
+      session = s
+      let gotRemote = false
+      let streamLimit = 100
+      let started = 0
+      let finished = 0
+      let failedStreams = 0
+      let lastStreamError: ErrorCode | null = null
+      const settingsTimer = setTimeout(() => {
+        if (gotRemote) return
+        fail('WT_H2_TIMEOUT', 'handshake', `waiting for the server's SETTINGS frame: nothing within ${timeoutMs} ms${secure ? '' : ' (with prior knowledge over http://, an HTTP/1.1-only server may just wait)'}`, { waitingFor: 'settings', timeoutMs })
+        s.destroy()
+      }, timeoutMs)
+
+      s.on('localSettings', (ls) => {
+        emit({ type: 'h2.session', conn, alpn: secure ? dialed.alpn : 'h2c', localSettings: settingsRecord(ls), remoteSettings: settingsRecord(s.remoteSettings), which: 'local-settings' })
+      })
+      s.on('remoteSettings', (rs) => {
+        const first = !gotRemote
+        gotRemote = true
+        // session.remoteSettings allocates on every read: keep the limit from the event.
+        streamLimit = Math.max(1, Math.min(1000, rs.maxConcurrentStreams ?? 100))
+        clearTimeout(settingsTimer)
+        emit({ type: 'h2.session', conn, alpn: secure ? dialed.alpn : 'h2c', localSettings: settingsRecord(s.localSettings), remoteSettings: settingsRecord(rs), which: 'remote-settings' })
+        if (!first) return
+        if (o.sessionWindowSize !== undefined) {
+          try {
+            s.setLocalWindowSize(o.sessionWindowSize)
+          } catch (e) {
+            emit({ type: 'error', conn, code: 'WT_OPTION_INVALID', phase: 'open', message: `h2.sessionWindowSize: ${(e as Error).message}`, fatal: false })
+          }
+        }
+        const now = mono()
+        emit({ type: 'open', conn, durationMs: ms(now - startedAt), protocol: secure ? 'h2' : 'h2c', phases: { ...dialed.phases, handshake: ms(now - startedAt - sumPhases(dialed.phases)) } })
+        emit({ type: 'conn.state', conn, state: 'open', attempt: 1 })
+        startPings(s)
+        startSweep()
+        pump()
+      })
+      s.on('connect', () => {
+        emit({ type: 'h2.session', conn, alpn: secure ? dialed.alpn : 'h2c', localSettings: settingsRecord(s.localSettings), remoteSettings: {}, which: 'connect' })
+      })
+      s.on('goaway', (errorCode: number, lastStreamID: number, opaqueData?: Buffer) => {
+        emit({
+          type: 'h2.goaway',
+          conn,
+          errorCode,
+          errorName: h2ErrorName(errorCode),
+          lastStreamId: lastStreamID,
+          ...(opaqueData && opaqueData.length ? { opaqueData: opaqueData.toString('utf8') } : {}),
+        })
+        if (errorCode !== 0) {
+          lastStreamError = 'WT_H2_GOAWAY'
+          emit({ type: 'error', conn, code: 'WT_H2_GOAWAY', phase: 'open', message: `the server sent GOAWAY ${h2ErrorName(errorCode)} (last stream ${lastStreamID})`, fatal: false, detail: { errorCode, lastStreamId: lastStreamID } })
+        }
+      })
+      s.on('error', (e: Error & { code?: string }) => {
+        const m = e.message
+        if (!gotRemote) {
+          fail('WT_H2_PROTOCOL', 'handshake', `the HTTP/2 session failed before the server's SETTINGS: ${m}${secure ? '' : ' (is the server speaking HTTP/2 with prior knowledge on this port?)'}`, { errno: e.code })
+        } else fail(e.code === 'ERR_HTTP2_SESSION_ERROR' || e.code === 'ERR_HTTP2_ERROR' ? 'WT_H2_PROTOCOL' : 'WT_CONNECTION_RESET', 'open', `the HTTP/2 session failed: ${m}`, { errno: e.code })
+      })
+      s.on('close', () => {
+        clearTimeout(settingsTimer)
+        for (const st of live) st.destroy()
+        if (stopped) return done(0, 'stopped')
+        if (finished < totalStreams) {
+          const code: ErrorCode = lastStreamError ?? 'WT_CONNECTION_CLOSED'
+          const message = `the session closed with ${totalStreams - finished} of ${totalStreams} stream(s) unfinished`
+          emit({ type: 'error', conn, code, phase: 'open', message, fatal: true })
+          return done(exitCodeFor(code), message)
+        }
+        done(failedStreams ? exitCodeFor(lastStreamError ?? 'WT_H2_STREAM_RESET') : 0, failedStreams ? `${failedStreams} of ${totalStreams} stream(s) failed` : `${totalStreams} stream(s) done`)
+      })
+
+      /**
+       * One timer for every stream's waits (cheaper than two timers per stream): response
+       * headers overdue -> cancel the stream and say so; DATA quiet for too long -> say so once.
+       */
+      function startSweep(): void {
+        sweepTimer = setInterval(() => {
+          const now = mono()
+          for (const r of recs.values()) {
+            if (!r.gotResponse) {
+              if (now - r.openedAt >= timeoutMs) {
+                recs.delete(r.st)
+                emit({ type: 'error', conn, code: 'WT_H2_TIMEOUT', phase: 'open', message: `stream ${r.id || '?'} (${r.path}): no response headers within ${timeoutMs} ms; cancelling it`, fatal: false, detail: { waitingFor: 'response-headers', streamId: r.id, path: r.path, timeoutMs } })
+                lastStreamError = 'WT_H2_TIMEOUT'
+                r.st.close(C.NGHTTP2_CANCEL)
+              }
+            } else if (!r.quietWarned && now - r.lastData >= timeoutMs) {
+              r.quietWarned = true
+              emit({ type: 'error', conn, code: 'WT_H2_TIMEOUT', phase: 'open', message: `stream ${r.id} (${r.path}): no DATA for ${Math.round(now - r.lastData)} ms; still waiting`, fatal: false, detail: { waitingFor: 'data', streamId: r.id, path: r.path, timeoutMs } })
+            }
+          }
+        }, Math.max(20, Math.min(1000, Math.floor(timeoutMs / 5))))
+        sweepTimer.unref?.()
+      }
+
+      /** Starts requests while the server's concurrency limit allows. */
+      function pump(): void {
+        const limit = streamLimit
+        while (started < totalStreams && live.size < limit && !s.closed && !s.destroyed && !stopped) {
+          const path = paths[started % paths.length]!
+          started++
+          openStream(path)
+        }
+      }
+
+      function openStream(path: string): void {
+        const headers: http2.OutgoingHttpHeaders = {
+          ...userHeaders,
+          ':method': method,
+          ':path': path,
+          ':scheme': secure ? 'https' : 'http',
+          ':authority': url.host,
+        }
+        let st: http2.ClientHttp2Stream
+        try {
+          st = s.request(headers, { endStream: !body })
+        } catch (e) {
+          failedStreams++
+          finished++
+          lastStreamError = 'WT_H2_PROTOCOL'
+          emit({ type: 'error', conn, code: 'WT_H2_PROTOCOL', phase: 'open', message: `cannot open a stream for ${path}: ${(e as Error).message}`, fatal: false })
+          return maybeEnd()
+        }
+        live.add(st)
+        c.msgsOut++
+        if (body) {
+          st.end(body)
+          c.bytesOut += body.length
+        }
+        const rec: LiveRec = { openedAt: mono(), lastData: 0, gotResponse: false, quietWarned: false, path, id: 0, st }
+        recs.set(st, rec)
+        let id = 0
+        const sid = (): number => id || (id = rec.id = st.id ?? 0)
+        const onReady = (): void => {
+          sid()
+          // Copies of a request carry the same headers: recorded on the first stream of each path only.
+          const first = !sentCache.has(path)
+          const ev = { seq: 0, ts: 0, conn, type: 'h2.stream', streamId: id, phase: 'headers-sent' } as H2StreamEvent
+          if (first) ev.headers = sentPairs(path, headers)
+          emit(ev)
+          if (finished === 0 && started === 1) {
+            emit({ type: 'http.request', conn, method, url: maybeRedactUrl(spec, new URL(path, url).toString()), headers: maybeRedactHeaders(spec, headerPairs(headers as http2.IncomingHttpHeaders)), ref: `h2-${id}`, ...(body ? { bodySize: body.length } : {}) })
+          }
+        }
+        // 'ready' may already have fired inside request() when the session was up.
+        if (st.id) onReady()
+        else st.once('ready', onReady)
+        st.on('response', (h: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader) => {
+          rec.gotResponse = true
+          rec.lastData = mono()
+          const status = Number(h[':status'] ?? 0)
+          const pairs = headerPairs(h)
+          let secret = false
+          for (const [k, v] of pairs) {
+            c.bytesIn += k.length + v.length
+            if (SECRET_HEADERS.has(k)) secret = true
+          }
+          c.lastInAt = mono()
+          ctx.emit({ seq: 0, ts: 0, conn, type: 'h2.stream', streamId: sid(), phase: 'response', status, headers: secret ? maybeRedactHeaders(spec, pairs) : pairs } as H2StreamEvent)
+          if (status >= 400) {
+            if (lastStreamError !== 'WT_H2_STATUS') {
+              // Once per connection: 20,000 copies answered 503 should not give 20,000 errors.
+              emit({ type: 'error', conn, code: 'WT_H2_STATUS', phase: 'open', message: `stream ${sid()} (${path}) answered ${status}`, fatal: false, detail: { status, streamId: sid() } })
+            }
+            lastStreamError = 'WT_H2_STATUS'
+            failedStreams++
+          }
+        })
+        st.on('data', (chunk: Buffer) => {
+          const now = mono()
+          rec.lastData = now
+          c.bytesIn += chunk.length
+          c.lastInAt = now
+          c.msgsIn++
+          const ev = { seq: 0, ts: 0, conn, type: 'h2.stream', streamId: id || sid(), phase: 'data', size: chunk.length } as H2StreamEvent
+          ctx.emit(ev)
+          ctx.countMessageIn()
+        })
+        st.on('trailers', (h: http2.IncomingHttpHeaders) => {
+          emit({ type: 'h2.stream', conn, streamId: sid(), phase: 'trailers', headers: maybeRedactHeaders(spec, headerPairs(h)) })
+        })
+        st.on('error', () => {
+          /* reported on close with the RST code */
+        })
+        st.on('close', () => {
+          sid()
+          recs.delete(st)
+          live.delete(st)
+          finished++
+          const code = st.rstCode ?? 0
+          if (code !== C.NGHTTP2_NO_ERROR || (!st.readableEnded && !stopped)) {
+            if (!(stopped && code === C.NGHTTP2_CANCEL)) {
+              const name = h2ErrorName(code)
+              emit({ type: 'h2.stream', conn, streamId: id, phase: 'rst', rstCode: code, rstName: name })
+              if (!stopped) {
+                if (lastStreamError !== 'WT_H2_TIMEOUT') lastStreamError = 'WT_H2_STREAM_RESET'
+                failedStreams++
+                emit({ type: 'error', conn, code: 'WT_H2_STREAM_RESET', phase: 'open', message: `stream ${id} (${path}) was reset with ${name} (${code})${rec.gotResponse ? ' during the response body' : ' before any response'}`, fatal: false, detail: { streamId: id, rstCode: code, rstName: name } })
+              }
+            }
+          } else {
+            ctx.emit({ seq: 0, ts: 0, conn, type: 'h2.stream', streamId: id, phase: 'end' } as H2StreamEvent)
+          }
+          maybeEnd()
+          pump()
+        })
+      }
+
+      function maybeEnd(): void {
+        if (finished >= totalStreams && !s.closed) s.close()
+      }
+    })
+  }
+
+  function startPings(s: http2.ClientHttp2Session): void {
+    const every = o.pingIntervalMs ?? 0
+    if (every <= 0) return
+    let waiting = false
+    const ping = (): void => {
+      if (s.closed || s.destroyed || waiting) return
+      waiting = true
+      const t = setTimeout(() => {
+        if (!waiting) return
+        emit({ type: 'error', conn, code: 'WT_H2_TIMEOUT', phase: 'open', message: `PING not acknowledged within ${timeoutMs} ms`, fatal: false, detail: { waitingFor: 'ping-ack', timeoutMs } })
+      }, timeoutMs)
+      t.unref?.()
+      const ok = s.ping((err, duration) => {
+        waiting = false
+        clearTimeout(t)
+        if (!err) emit({ type: 'h2.ping', conn, rttMs: ms(duration) })
+      })
+      if (!ok) {
+        waiting = false
+        clearTimeout(t)
+      }
+    }
+    ping()
+    pingTimer = setInterval(ping, every)
+    pingTimer.unref?.()
+  }
+
+  return {
+    async start(): Promise<void> {
+      const r = await run()
+      emit({ type: 'conn.state', conn, state: r.exit === 0 ? 'closed' : 'failed', attempt: 1, reason: r.reason })
+      ctx.finish(r.reason, r.exit)
+    },
+    send(_item: SendItem): void {
+      throw new WiretraceError('WT_OPTION_INVALID', 'an h2 connection cannot send messages after the requests started')
+    },
+    close(): void {
+      stopped = true
+      const s = session
+      if (!s || s.closed) return done(0, 'closed')
+      for (const st of live) st.close(C.NGHTTP2_CANCEL)
+      s.close()
+      setTimeout(() => {
+        if (!s.destroyed) s.destroy()
+        done(0, 'closed')
+      }, 1000).unref()
+    },
+    destroy(): void {
+      stopped = true
+      session?.destroy()
+      socket?.destroy()
+      done(0, 'destroyed')
+    },
+    sample(): Partial<StatsEvent> {
+      const s = session
+      if (!s || s.destroyed) return socket ? { writableLength: socket.writableLength } : {}
+      const st = s.state
+      return {
+        ...(st.localWindowSize !== undefined ? { h2LocalWindow: st.localWindowSize } : {}),
+        ...(st.remoteWindowSize !== undefined ? { h2RemoteWindow: st.remoteWindowSize } : {}),
+        ...(socket ? { writableLength: socket.writableLength } : {}),
+      }
+    },
+  }
+}
+
+interface LiveRec {
+  openedAt: number
+  lastData: number
+  gotResponse: boolean
+  quietWarned: boolean
+  path: string
+  id: number
+  st: http2.ClientHttp2Stream
+}
+
+function sumPhases(p: DialResult['phases']): number {
+  return (p.dns ?? 0) + (p.tcp ?? 0) + (p.proxy ?? 0) + (p.tls ?? 0)
+}

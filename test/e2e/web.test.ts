@@ -1,0 +1,289 @@
+/**
+ * End to end through web mode in Debian's Chromium: start the app, open a connection to a
+ * real WebSocket server on 127.0.0.1, watch messages stream, filter, open a message, send
+ * one and see the echo, close and see the close code; a failing connection shows its
+ * diagnosis; web mode refuses requests without the token, with a foreign Origin or Host.
+ * Screenshots of each state go to test-results/.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import http from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BrowserContext, Page } from 'playwright-core'
+import WebSocket from 'ws'
+import { runWeb, type WebServer } from '../../shared/node/hosts/web.ts'
+import { startDemoServers, type DemoServers } from '../../shared/node/demo/servers.ts'
+import { TRANSPORT_FACTORIES } from '../../shared/node/engine/transports.ts'
+import { assertNotClipped, ensureBuilt, launchChromium, RENDERER_DIR, shot } from './helpers.ts'
+
+let web: WebServer
+let demo: DemoServers
+let context: BrowserContext
+let page: Page
+let tmp: string
+let userDataDir: string
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
+    })
+    req.on('error', reject)
+  })
+}
+
+function wsRefusal(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers })
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0)
+      ws.terminate()
+    })
+    ws.on('open', () => {
+      resolve(101)
+      ws.close()
+    })
+    ws.on('error', () => resolve(-1))
+  })
+}
+
+beforeAll(async () => {
+  await ensureBuilt()
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-e2e-'))
+  demo = await startDemoServers()
+  web = await runWeb({ recordingsDir: path.join(tmp, 'rec'), targetsFile: path.join(tmp, 'targets.json'), rendererDir: RENDERER_DIR, quiet: true })
+  ;({ context, userDataDir } = await launchChromium())
+  page = context.pages()[0] ?? (await context.newPage())
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  ;(page as unknown as { wtErrors: string[] }).wtErrors = errors
+}, 120_000)
+
+afterAll(async () => {
+  await context?.close()
+  await web?.close()
+  await demo?.close()
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true })
+})
+
+describe('web mode security', () => {
+  it('serves the page only with the token, the served Host and no foreign Origin', async () => {
+    const u = new URL(web.url)
+    const base = `${u.origin}/`
+    const ok = await get(web.url)
+    expect(ok.status).toBe(200)
+    expect(ok.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(String(ok.headers['set-cookie'])).toContain('HttpOnly')
+    expect((await get(base)).status).toBe(401)
+    expect((await get(`${base}?token=wrong`)).status).toBe(401)
+    expect((await get(web.url, { Origin: 'http://evil.example' })).status).toBe(403)
+    expect((await get(web.url, { Host: `evil.example:${u.port}` })).status).toBe(421)
+    expect((await get(web.url, { Host: `localhost:${u.port}` })).status).toBe(421)
+    // The API socket: same rules.
+    const api = `ws://${u.host}/api`
+    expect(await wsRefusal(api)).toBe(401)
+    expect(await wsRefusal(`${api}?token=${u.searchParams.get('token')}`, { Origin: 'http://evil.example' })).toBe(403)
+    expect(await wsRefusal(`${api}?token=${u.searchParams.get('token')}`, { Host: `rebind.example:${u.port}` })).toBe(421)
+    expect(await wsRefusal(`${api}?token=${u.searchParams.get('token')}`, { Origin: u.origin })).toBe(101)
+  })
+
+  it('answers a malformed command with WT_USAGE naming the field', async () => {
+    const u = new URL(web.url)
+    const ws = new WebSocket(`ws://${u.host}/api?token=${u.searchParams.get('token')}`, { headers: { Origin: u.origin } })
+    await new Promise((r) => ws.once('open', r))
+    const reply = new Promise<{ ok: boolean; error?: { code: string; message: string } }>((resolve) => {
+      ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as { t: string; id?: number; ok: boolean; error?: { code: string; message: string } }
+        if (m.t === 'reply' && m.id === 7) resolve(m)
+      })
+    })
+    ws.send(JSON.stringify({ t: 'call', id: 7, cmd: 'session.send', params: { id: 'x', item: { kind: 'close', code: 99 } } }))
+    const r = await reply
+    ws.close()
+    expect(r.ok).toBe(false)
+    expect(r.error?.code).toBe('WT_USAGE')
+    expect(r.error?.message).toContain('item.code')
+  })
+})
+
+describe('inspector in Chromium', () => {
+  it('shows an empty state that says what to do, unclipped at 1280x800', async () => {
+    await page.goto(web.url)
+    await page.getByRole('heading', { name: 'Debug a long-lived connection' }).waitFor()
+    // The token moved into an HttpOnly cookie and left the address bar.
+    expect(page.url()).not.toContain('token=')
+    await expect(page.getByRole('textbox', { name: 'URL' }).isVisible()).resolves.toBe(true)
+    await expect(page.getByRole('button', { name: 'Connect' }).isVisible()).resolves.toBe(true)
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '01-empty')
+  })
+
+  it('opens a WebSocket connection and streams messages', async () => {
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/ticker?hz=40`)
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await page.getByTestId('conn-state').filter({ hasText: 'open' }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"].kind-msg').length >= 15, undefined, { timeout: 10_000 })
+    const previews = await page.locator('[role="option"].kind-msg .preview').allTextContents()
+    expect(previews.some((p) => p.includes('"type":"tick"'))).toBe(true)
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '02-streaming')
+  })
+
+  it('filters by text with counts', async () => {
+    await page.getByRole('searchbox').or(page.locator('#filter-text')).first().fill('"n":1')
+    await page.waitForFunction(() => /of/.test(document.querySelector('[data-testid="filter-count"]')?.textContent ?? ''))
+    await page.waitForTimeout(300)
+    const count = (await page.getByTestId('filter-count').textContent()) ?? ''
+    const m = /(\d+) of (\d+)/.exec(count)
+    expect(m).not.toBeNull()
+    expect(Number(m![1])).toBeGreaterThan(0)
+    expect(Number(m![1])).toBeLessThan(Number(m![2]))
+    const previews = await page.locator('[role="option"] .preview').allTextContents()
+    expect(previews.length).toBeGreaterThan(0)
+    for (const p of previews) expect(p.toLowerCase()).toContain('"n":1')
+    await shot(page, '03-filtered')
+    await page.locator('#filter-text').fill('')
+    await page.waitForFunction(() => !/^\s*(\d+) of \1\s*$/.test('x'))
+  })
+
+  it('opens a message in the detail pane with pretty JSON and hex', async () => {
+    // Keyboard selection: the list keeps streaming (and scrolling) while we pick a row.
+    await page.getByRole('listbox', { name: 'Messages' }).focus()
+    await page.keyboard.press('ArrowUp')
+    const detail = page.getByTestId('detail-content')
+    await detail.waitFor()
+    await page.waitForFunction(() => document.querySelector('[data-testid="detail-content"]')?.textContent?.includes('"type":"tick"'))
+    await page.getByRole('tab', { name: 'JSON' }).click()
+    await expect(detail.textContent()).resolves.toContain('"type": "tick"')
+    await shot(page, '04-detail-json')
+    await page.getByRole('tab', { name: 'Hex' }).click()
+    await expect(detail.textContent()).resolves.toMatch(/^00000000 {2}7b 22/)
+    await page.getByRole('button', { name: 'Close detail' }).click()
+  })
+
+  it('sends a message and shows the echo', async () => {
+    const msg = `hello wiretrace ${Date.now()}`
+    await page.locator('#send-text').fill(msg)
+    await page.getByRole('button', { name: 'Send' }).click()
+    await page.locator('#filter-text').fill(msg)
+    await page.waitForFunction(
+      (m) => {
+        const rows = [...document.querySelectorAll('[role="option"]')]
+        return rows.some((r) => r.classList.contains('dir-out') && r.textContent?.includes(m)) && rows.some((r) => r.classList.contains('dir-in') && r.textContent?.includes(m))
+      },
+      msg,
+      { timeout: 10_000 },
+    )
+    // The filter (debounced) narrowed the list to exactly the sent message and its echo.
+    await page.waitForFunction(() => /^2 of /.test(document.querySelector('[data-testid="filter-count"]')?.textContent?.trim() ?? ''))
+    await shot(page, '05-sent-and-echoed')
+    await page.locator('#filter-text').fill('')
+  })
+
+  it('closes and shows the close code', async () => {
+    await page.getByRole('button', { name: 'Close', exact: true }).click()
+    await page.getByTestId('conn-state').filter({ hasText: /closed 1000/ }).waitFor({ timeout: 10_000 })
+    await page.locator('#filter-kind').selectOption('control')
+    await page.locator('[role="option"].kind-close').first().waitFor({ timeout: 5000 })
+    expect(await page.locator('#filter-text').inputValue()).toBe('')
+    expect(await page.locator('[role="option"].kind-close .label').first().textContent()).toContain('CLOSE 1000')
+    await shot(page, '06-closed')
+    await page.locator('#filter-kind').selectOption('all')
+  })
+
+  it('shows the establishment waterfall with raw headers', async () => {
+    await page.getByRole('tab', { name: 'Establishment' }).click()
+    const table = page.getByRole('table', { name: 'Establishment waterfall' })
+    await table.waitFor()
+    const text = (await table.textContent()) ?? ''
+    for (const phase of ['DNS', 'TCP', 'Handshake', 'Open']) expect(text).toContain(phase)
+    await expect(page.locator('pre').first().textContent()).resolves.toMatch(/GET .*ticker/)
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '07-establishment')
+    await page.getByRole('tab', { name: /Messages/ }).click()
+  })
+
+  it('a failing connection shows its diagnosis', async () => {
+    await page.getByRole('textbox', { name: 'URL' }).fill(`ws://127.0.0.1:${demo.refusedPort}/`)
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await page.getByTestId('conn-state').filter({ hasText: /failed/ }).waitFor({ timeout: 15_000 })
+    const banner = page.getByRole('alert', { name: 'Diagnosis' })
+    await banner.waitFor()
+    const text = (await banner.textContent()) ?? ''
+    expect(text).toMatch(/refused/i)
+    expect(text).toContain('What to try')
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '08-failed')
+  })
+
+  it('shows health charts for a live connection', async () => {
+    await page.getByRole('navigation', { name: 'Connections' }).waitFor()
+    await page.locator('aside').getByRole('button', { name: 'WebSocket ticker', exact: true }).click()
+    await page.getByTestId('conn-state').filter({ hasText: 'open' }).waitFor({ timeout: 10_000 })
+    await page.waitForTimeout(2500)
+    await page.getByRole('tab', { name: 'Health' }).click()
+    await page.locator('.uplot').first().waitFor({ timeout: 10_000 })
+    expect(await page.locator('.uplot').count()).toBeGreaterThanOrEqual(2)
+    await shot(page, '09-health')
+    await page.getByRole('tab', { name: /Messages/ }).click()
+  })
+
+  it.skipIf(!TRANSPORT_FACTORIES.sse)('streams the SSE demo', async () => {
+    await page.locator('aside').getByRole('button', { name: 'SSE ticker', exact: true }).click()
+    await page.getByTestId('conn-state').filter({ hasText: 'open' }).waitFor({ timeout: 10_000 })
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"].kind-msg').length >= 2, undefined, { timeout: 10_000 })
+    await shot(page, '11-sse')
+  })
+
+  it('opens a recording read-only and streams its events', async () => {
+    await page.getByRole('button', { name: 'Refresh recordings' }).click()
+    const recs = fs.readdirSync(path.join(tmp, 'rec')).filter((n) => n.endsWith('.jsonl'))
+    expect(recs.length).toBeGreaterThan(0)
+    // The ticker recording: the one that has the echoed message in it.
+    const ticker = recs.find((n) => fs.readFileSync(path.join(tmp, 'rec', n), 'utf8').includes('hello wiretrace'))!
+    await page.locator('#rec-path').fill(path.join(tmp, 'rec', ticker))
+    await page.getByRole('button', { name: 'Open', exact: true }).click()
+    await page.locator('.badge', { hasText: 'recording' }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"].kind-close').length >= 1, undefined, { timeout: 10_000 })
+    expect(await page.getByRole('button', { name: 'Send' }).count()).toBe(0)
+    await page.locator('#filter-text').fill('hello wiretrace')
+    await page.waitForFunction(() => [...document.querySelectorAll('[role="option"]')].some((r) => r.textContent?.includes('hello wiretrace')))
+    await shot(page, '12-recording')
+    await page.locator('#filter-text').fill('')
+  })
+
+  it('saves a named target with its options, and it persists', async () => {
+    await page.getByRole('button', { name: 'Options' }).click()
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/echo`)
+    await page.getByLabel('Name').fill('My echo')
+    await page.getByLabel('Headers').fill('X-Team: wiretrace')
+    await page.getByLabel('Subprotocols').fill('chat.v1')
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '13-composer-options')
+    await page.getByRole('button', { name: 'Save target' }).click()
+    const saved = page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'My echo', exact: true })
+    await saved.waitFor()
+    const file = JSON.parse(fs.readFileSync(path.join(tmp, 'targets.json'), 'utf8')) as { targets: Array<{ name: string; spec: { headers: string[][]; ws: { subprotocols: string[] } } }> }
+    expect(file.targets[0]).toMatchObject({ name: 'My echo', spec: { headers: [['X-Team', 'wiretrace']], ws: { subprotocols: ['chat.v1'] } } })
+    await page.getByRole('button', { name: 'Options' }).click()
+    await page.reload()
+    await page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'My echo', exact: true }).waitFor()
+  })
+
+  it('follows the OS dark theme', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' })
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())
+    expect(bg).toBe('#16181d')
+    await shot(page, '10-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
+  })
+
+  it('raised no page errors', () => {
+    expect((page as unknown as { wtErrors: string[] }).wtErrors).toEqual([])
+  })
+})

@@ -1,0 +1,236 @@
+// The SSE transport against real servers on 127.0.0.1: events, chunks, spec failures,
+// reconnect with Last-Event-ID (non-ASCII too), resume checks, limits, hostile servers.
+import { afterEach, describe, expect, it } from 'vitest'
+import { startHttpFixture, type HttpFixture } from '../fixtures/servers/http.ts'
+import { run, start, readBack } from '../fixtures/engine.ts'
+import { makeCa } from '../fixtures/certs.ts'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+
+const fixtures: HttpFixture[] = []
+afterEach(async () => {
+  await Promise.all(fixtures.splice(0).map((f) => f.close()))
+})
+async function fixture(): Promise<HttpFixture> {
+  const f = await startHttpFixture()
+  fixtures.push(f)
+  return f
+}
+
+describe('SSE: events and recording', () => {
+  it('records request, response, chunks and each event, and stops after maxMessages', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/events?n=5&close=0`, transport: 'sse', maxMessages: 5 })
+    expect(r.end.exitCode).toBe(0)
+    const evs = r.of('sse.event')
+    expect(evs.map((e) => e.data)).toEqual(['event 1', 'event 2', 'event 3', 'event 4', 'event 5'])
+    expect(evs.map((e) => e.lastEventId)).toEqual(['1', '2', '3', '4', '5'])
+    expect(evs[0]!.id).toBe('1')
+    expect(evs[0]!.event).toBe('message')
+    expect(evs[0]!.size).toBe('id: 1\ndata: event 1\n\n'.length)
+    const req = r.of('http.request')[0]!
+    expect(req.method).toBe('GET')
+    expect(req.headers.find(([k]) => k.toLowerCase() === 'accept')?.[1]).toBe('text/event-stream')
+    const res = r.of('http.response')[0]!
+    expect(res.status).toBe(200)
+    expect(res.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1]).toMatch(/text\/event-stream/)
+    const chunks = r.of('chunk')
+    expect(chunks.length).toBeGreaterThan(0)
+    expect(chunks.reduce((a, c) => a + c.size, 0)).toBeGreaterThanOrEqual(5 * 21)
+    expect(r.of('open')).toHaveLength(1)
+    // The recording has them too.
+    const rec = readBack(r.file)
+    expect(rec.events.filter((e) => e.type === 'sse.event')).toHaveLength(5)
+  })
+
+  it('records the HTTP version the server answered with (1.0 behind old proxies)', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/http10`, transport: 'sse', maxMessages: 1 })
+    expect(r.of('http.response')[0]!.httpVersion).toBe('1.0')
+    expect(r.of('sse.event')[0]!.data).toBe('old')
+    const ok = await run({ url: `${f.url}/sse/events?n=1`, transport: 'sse', maxMessages: 1 })
+    expect(ok.of('http.response')[0]!.httpVersion).toBe('1.1')
+  })
+
+  it('sends POST with a body and custom headers (LLM-style streams)', async () => {
+    const f = await fixture()
+    const r = await run({
+      url: `${f.url}/sse/echo`,
+      transport: 'sse',
+      method: 'POST',
+      body: { text: '{"stream":true}' },
+      headers: [['X-Custom', 'yes']],
+      maxMessages: 1,
+    })
+    const echo = JSON.parse(r.of('sse.event')[0]!.data) as { method: string; body: string; headers: string[] }
+    expect(echo.method).toBe('POST')
+    expect(echo.body).toBe('{"stream":true}')
+    expect(echo.headers).toContain('X-Custom')
+    expect(r.of('http.request')[0]!.bodySize).toBe(15)
+  })
+
+  it('shows a buffering intermediary: a late first chunk carrying a burst of events', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/burst`, transport: 'sse', maxMessages: 10 })
+    const chunks = r.of('chunk')
+    expect(chunks[0]!.gapMs).toBeGreaterThanOrEqual(250)
+    expect(r.of('sse.event')).toHaveLength(10)
+    expect(chunks.length).toBeLessThan(10)
+    // 300 ms is under the diagnosis threshold (1 s)
+    expect(r.of('diagnosis').filter((d) => d.code === 'WT_SSE_BUFFERED')).toHaveLength(0)
+  })
+
+  it('diagnoses first bytes held back then a burst of events', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/burst?delay=1100`, transport: 'sse', maxMessages: 10 })
+    const d = r.of('diagnosis').find((x) => x.code === 'WT_SSE_BUFFERED')!
+    expect(d.title).toMatch(/held back 1\.\d s, then 10 events/)
+  })
+})
+
+describe('SSE over TLS', () => {
+  it('streams over https with a CA made in the test; TLS recorded with ALPN http/1.1', async () => {
+    const ca = makeCa()
+    const leaf = ca.issue(['127.0.0.1'])
+    const server = https.createServer({ cert: leaf.cert, key: leaf.key }, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' })
+      res.end('id: 1\ndata: secure\n\n')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const port = (server.address() as AddressInfo).port
+      const r = await run({ url: `https://127.0.0.1:${port}/`, transport: 'sse', tls: { ca: [ca.caCert] }, maxMessages: 1 })
+      expect(r.of('sse.event')[0]!.data).toBe('secure')
+      expect(r.of('tls')[0]!.alpn).toBe('http/1.1')
+      expect(r.end.exitCode).toBe(0)
+      // Reconnect is on by default, but an untrusted certificate is not retried.
+      const untrusted = await run({ url: `https://127.0.0.1:${port}/`, transport: 'sse', sse: { retryMs: 10 } })
+      expect(untrusted.of('error').map((e) => e.code)).toEqual(['WT_TLS_UNTRUSTED'])
+      expect(untrusted.of('conn.state').some((s) => s.state === 'reconnecting')).toBe(false)
+      expect(untrusted.end.exitCode).toBe(3)
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+    }
+  })
+})
+
+describe('SSE: failing the connection as the spec says', () => {
+  it.each([
+    ['/sse/status?code=204', 'WT_SSE_NO_CONTENT'],
+    ['/sse/status?code=500', 'WT_HTTP_STATUS'],
+    ['/sse/status?code=200&type=text/html', 'WT_SSE_CONTENT_TYPE'],
+    ['/sse/status?code=200&type=application/json', 'WT_SSE_CONTENT_TYPE'],
+  ])('%s fails with %s, a diagnosis, and no reconnect', async (path, code) => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}${path}`, transport: 'sse', sse: { retryMs: 10 } })
+    const errs = r.of('error')
+    expect(errs.map((e) => e.code)).toEqual([code])
+    expect(errs[0]!.fatal).toBe(true)
+    expect(r.of('diagnosis')[0]!.code).toBe(code)
+    expect(r.end.exitCode).toBe(6)
+    expect(f.hits.get('/sse/status')).toBe(1)
+    if (!path.includes('204')) expect(r.of('http.response')[0]!.bodyPreview).toMatch(/status/)
+  })
+})
+
+describe('SSE: reconnect and resume', () => {
+  it('reconnects after the server retry time and sends Last-Event-ID; resume is clean', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/resume?mode=ok`, transport: 'sse', maxMessages: 6 })
+    expect(r.of('sse.event').map((e) => e.id)).toEqual(['1', '2', '3', '4', '5', '6'])
+    expect(f.lastEventIds[0]).toBeNull()
+    expect(f.lastEventIds[1]!.toString()).toBe('3')
+    const rc = r.of('conn.state').find((s) => s.state === 'reconnecting')!
+    expect(rc.delayMs).toBe(50)
+    const resume = r.of('sse.resume')[0]!
+    expect(resume).toMatchObject({ lastEventId: '3', firstId: '4', duplicates: 0, gap: 0 })
+  })
+
+  it('flags duplicates and gaps after a resume', async () => {
+    const f = await fixture()
+    const dup = await run({ url: `${f.url}/sse/resume?mode=dup`, transport: 'sse', maxMessages: 6 })
+    expect(dup.of('sse.resume')[0]).toMatchObject({ lastEventId: '3', firstId: '2', duplicates: 2, gap: 0 })
+    expect(dup.of('diagnosis').some((d) => d.code === 'WT_SSE_RESUME')).toBe(true)
+    const gap = await run({ url: `${f.url}/sse/resume?mode=gap`, transport: 'sse', maxMessages: 6 })
+    expect(gap.of('sse.resume')[0]).toMatchObject({ lastEventId: '3', firstId: '6', duplicates: 0, gap: 2 })
+  })
+
+  it('sends a non-ASCII last event id as its UTF-8 bytes', async () => {
+    const f = await fixture()
+    const r = start({ url: `${f.url}/sse/unicode-id`, transport: 'sse', maxMessages: 2 })
+    await r.conn.done
+    expect(r.of('sse.event')[0]!.lastEventId).toBe('é-日本-😀')
+    expect(f.lastEventIds[1]!.equals(Buffer.from('é-日本-😀', 'utf8'))).toBe(true)
+  })
+
+  it('an id with a control character: reconnects without Last-Event-ID and says why', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/ctrl-id`, transport: 'sse', maxMessages: 2 })
+    expect(r.of('sse.event').map((e) => e.lastEventId)).toEqual(['a\u0001b', 'a\u0001b'])
+    expect(f.lastEventIds[1]).toBeNull()
+    expect(r.of('note').some((n) => /control characters/.test(n.text))).toBe(true)
+  })
+
+  it('starts from a given last event id and does not reconnect with reconnect off', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/resume?mode=ok`, transport: 'sse', sse: { reconnect: false, lastEventId: '10' } })
+    expect(f.lastEventIds[0]!.toString()).toBe('10')
+    expect(r.of('sse.event').map((e) => e.id)).toEqual(['11', '12', '13'])
+    expect(r.of('conn.state').some((s) => s.state === 'reconnecting')).toBe(false)
+    expect(r.end.exitCode).toBe(0)
+  })
+
+  it('reconnects after a refused connection with backoff and jitter, then gives up at maxAttempts', async () => {
+    const r = await run({ url: 'http://127.0.0.1:9/sse', transport: 'sse', sse: { retryMs: 20, backoff: true }, reconnect: { maxAttempts: 2 } })
+    const states = r.of('conn.state').filter((s) => s.state === 'reconnecting')
+    expect(states).toHaveLength(2)
+    for (const s of states) expect(s.delayMs!).toBeLessThanOrEqual(40)
+    expect(r.of('error')[0]!.code).toBe('WT_TCP_REFUSED')
+    expect(r.end.exitCode).not.toBe(0)
+  })
+})
+
+describe('SSE: hostile servers', () => {
+  it('a 100 MB line without newline hits maxSseLineBytes instead of exhausting memory', async () => {
+    const f = await fixture()
+    const before = process.memoryUsage().rss
+    const r = await run({ url: `${f.url}/sse/long-line?mb=100`, transport: 'sse', limits: { maxSseLineBytes: 4 * 1024 * 1024 } })
+    const err = r.of('error')[0]!
+    expect(err.code).toBe('WT_SSE_LINE_TOO_LONG')
+    expect(err.fatal).toBe(true)
+    expect(r.end.bytesIn).toBeLessThan(20 * 1024 * 1024)
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024)
+    expect(f.hits.get('/sse/long-line')).toBe(1)
+  })
+
+  it('headers then nothing: the heartbeat warning fires', async () => {
+    const f = await fixture()
+    const r = start({ url: `${f.url}/sse/headers-only`, transport: 'sse', sse: { expectHeartbeatMs: 200 } })
+    const err = await r.waitFor('error', (e) => e.code === 'WT_SSE_HEARTBEAT_MISSED', 3000)
+    expect(err.fatal).toBe(false)
+    expect(r.of('diagnosis').some((d) => d.code === 'WT_SSE_HEARTBEAT_MISSED')).toBe(true)
+    r.conn.close()
+    const end = await r.conn.done
+    expect(end.exitCode).toBe(0)
+  })
+
+  it('comments as heartbeats keep the warning away and are recorded', async () => {
+    const f = await fixture()
+    const r = start({ url: `${f.url}/sse/heartbeat?ms=40`, transport: 'sse', sse: { expectHeartbeatMs: 300 } })
+    await new Promise((res) => setTimeout(res, 700))
+    r.conn.close()
+    await r.conn.done
+    expect(r.of('sse.comment').length).toBeGreaterThan(5)
+    expect(r.of('sse.comment')[0]!.text).toBe('hb')
+    expect(r.of('error').filter((e) => e.code === 'WT_SSE_HEARTBEAT_MISSED')).toHaveLength(0)
+  })
+
+  it('a 100 KB response header fails with WT_HTTP_HEADERS_TOO_LARGE', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/big-header?kb=100`, transport: 'sse' })
+    expect(r.of('error')[0]!.code).toBe('WT_HTTP_HEADERS_TOO_LARGE')
+    expect(r.end.exitCode).toBe(1)
+    expect(f.hits.get('/sse/big-header')).toBe(1)
+  })
+})
