@@ -3,10 +3,10 @@
  * MessagePort between the renderer and the engine, which runs in a utilityProcess so the
  * UI thread never does connection work. IPC handlers check the sender and validate params.
  */
-import { app, BrowserWindow, ipcMain, MessageChannelMain, session, shell, utilityProcess, type IpcMainEvent, type IpcMainInvokeEvent, type UtilityProcess } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, session, shell, utilityProcess, type IpcMainEvent, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type UtilityProcess } from 'electron'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CSP, isOurPage, isSafeExternal, rendererUrl } from './security.ts'
+import { CSP, isOurPage, isSafeExternal, recordingArgs, rendererUrl, safeSaveName } from './security.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const PAGE = rendererUrl(path.join(here, '..', 'renderer'), app.isPackaged)
@@ -72,6 +72,65 @@ function createWindow(): void {
 
 let quitting = false
 
+/**
+ * Files to open (file association double-click, `wiretrace FILE`, File > Open) wait here
+ * until a window's renderer says it is ready for them ('wiretrace:open-ready').
+ */
+const pendingOpen: string[] = recordingArgs(process.argv.slice(1))
+const readyWindows = new WeakSet<BrowserWindow>()
+
+function openInApp(files: string[]): void {
+  const win = [...windows].find((w) => readyWindows.has(w))
+  if (!win) {
+    pendingOpen.push(...files)
+    return
+  }
+  for (const f of files) win.webContents.send('wiretrace:open-file', f)
+  if (win.isMinimized()) win.restore()
+  win.focus()
+}
+
+async function chooseAndOpen(): Promise<void> {
+  const win = BrowserWindow.getFocusedWindow() ?? [...windows][0]
+  const opts: Electron.OpenDialogOptions = {
+    title: 'Open a recording',
+    properties: ['openFile', 'multiSelections'],
+    filters: [
+      { name: 'Recordings', extensions: ['jsonl', 'wtrace', 'gz', 'har'] },
+      { name: 'All files', extensions: ['*'] },
+    ],
+  }
+  const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts)
+  if (!r.canceled && r.filePaths.length) openInApp(r.filePaths)
+}
+
+function buildMenu(): void {
+  const template: MenuItemConstructorOptions[] = [
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+    {
+      label: 'File',
+      submenu: [
+        { label: 'Open Recording…', accelerator: 'CmdOrCtrl+O', click: () => void chooseAndOpen() },
+        { type: 'separator' },
+        process.platform === 'darwin' ? { role: 'close' } : { role: 'quit' },
+      ],
+    },
+    { role: 'editMenu' },
+    { role: 'viewMenu' },
+    { role: 'windowMenu' },
+  ]
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template))
+}
+
+// One instance: a second launch (double-click on another recording) hands its files to us.
+if (!app.requestSingleInstanceLock()) app.quit()
+app.on('second-instance', (_e, argv) => openInApp(recordingArgs(argv.slice(1))))
+// macOS delivers file-association opens as an event (possibly before ready).
+app.on('open-file', (e, file) => {
+  e.preventDefault()
+  openInApp([file])
+})
+
 app.on('web-contents-created', (_e, contents) => {
   contents.on('will-navigate', (e, url) => {
     if (!isOurPage(url, PAGE)) e.preventDefault()
@@ -110,6 +169,26 @@ void app.whenReady().then(() => {
     return true
   })
 
+  ipcMain.on('wiretrace:open-ready', (event) => {
+    if (!trusted(event)) return
+    const win = BrowserWindow.fromWebContents(event.sender)
+    if (!win) return
+    readyWindows.add(win)
+    if (pendingOpen.length) openInApp(pendingOpen.splice(0))
+  })
+  ipcMain.handle('wiretrace:open-dialog', async (event) => {
+    if (!trusted(event)) throw new Error('refused: unknown sender')
+    await chooseAndOpen()
+    return true
+  })
+  ipcMain.handle('wiretrace:save-dialog', async (event, name: unknown) => {
+    if (!trusted(event)) throw new Error('refused: unknown sender')
+    const win = BrowserWindow.fromWebContents(event.sender)!
+    const r = await dialog.showSaveDialog(win, { title: 'Export recording', defaultPath: safeSaveName(name), properties: ['createDirectory', 'showOverwriteConfirmation'] })
+    return r.canceled || !r.filePath ? null : r.filePath
+  })
+
+  buildMenu()
   createWindow()
   app.on('activate', () => {
     if (windows.size === 0) createWindow()

@@ -36,3 +36,17 @@ export function isSafeExternal(url: unknown): url is string {
     return false
   }
 }
+
+/** Extensions the app opens as recordings (file association, command line, drag and drop). */
+export const RECORDING_EXTENSIONS = ['.jsonl', '.wtrace', '.wtrace.gz', '.har']
+
+/** The recording files among command-line arguments (flags and Chromium switches left out). */
+export function recordingArgs(argv: readonly string[]): string[] {
+  return argv.filter((a) => typeof a === 'string' && !a.startsWith('-') && RECORDING_EXTENSIONS.some((x) => a.toLowerCase().endsWith(x))).map((a) => path.resolve(a))
+}
+
+/** A default file name for the save dialog: a plain name, no directories. */
+export function safeSaveName(name: unknown): string {
+  const s = typeof name === 'string' ? path.basename(name).replace(/[^\w.\- ]+/g, '_').slice(0, 200) : ''
+  return s || 'recording.wtrace.gz'
+}

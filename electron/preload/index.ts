@@ -3,13 +3,34 @@
  * the one event-port handshake: `requestPort()` asks main for a MessagePort to the engine,
  * which arrives here and is handed to the page with window.postMessage.
  */
-import { contextBridge, ipcRenderer } from 'electron'
+import { contextBridge, ipcRenderer, webUtils } from 'electron'
+
+let openHandler: ((path: string) => void) | null = null
+ipcRenderer.on('wiretrace:open-file', (_e, file: unknown) => {
+  if (typeof file === 'string' && openHandler) openHandler(file)
+})
 
 contextBridge.exposeInMainWorld('wiretrace', {
   platform: process.platform,
   versions: { electron: process.versions.electron ?? '', chrome: process.versions.chrome ?? '', app: '' },
   requestPort: (): void => ipcRenderer.send('wiretrace:port-request'),
   openExternal: (url: string): Promise<boolean> => ipcRenderer.invoke('wiretrace:open-external', String(url)) as Promise<boolean>,
+  /** Files to open (File > Open, file association, command line) arrive here once the page is ready. */
+  onOpenFile: (fn: (path: string) => void): void => {
+    openHandler = fn
+    ipcRenderer.send('wiretrace:open-ready')
+  },
+  showOpenDialog: (): Promise<boolean> => ipcRenderer.invoke('wiretrace:open-dialog') as Promise<boolean>,
+  /** The save dialog for an export: the chosen path, or null when cancelled. */
+  showSaveDialog: (name: string): Promise<string | null> => ipcRenderer.invoke('wiretrace:save-dialog', String(name)) as Promise<string | null>,
+  /** The path of a file dropped on the window. */
+  pathForFile: (file: unknown): string => {
+    try {
+      return webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0])
+    } catch {
+      return ''
+    }
+  },
 })
 
 /** The page's window (tsconfig.electron has no DOM lib; the sandboxed preload runs in a renderer). */

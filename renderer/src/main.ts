@@ -12,6 +12,8 @@ async function start(): Promise<void> {
     const app = new AppState(host)
     await app.init()
     mount(App, { target, props: { app } })
+    // Electron: File > Open, the file association and the command line hand us paths.
+    window.wiretrace?.onOpenFile?.((path) => void app.openRecording(path))
   } catch (e) {
     // No host: say why in plain words (never as HTML).
     const box = document.createElement('div')

@@ -80,11 +80,11 @@ async function bare(port: number, reqPath: string, n: number, cap: number): Prom
   return { seconds, bytes }
 }
 
-async function viaEngine(port: number, reqPath: string, n: number, file: string): Promise<{ seconds: number; bytes: number }> {
+async function viaEngine(port: number, reqPath: string, n: number, file: string, maxFrameSize?: number): Promise<{ seconds: number; bytes: number }> {
   const e = new Engine({ host: 'test' })
   const t0 = performance.now()
   const c = e.open(
-    { url: `http://127.0.0.1:${port}${reqPath}`, transport: 'h2', h2: { concurrency: n, initialWindowSize: WINDOW, sessionWindowSize: SESSION_WINDOW }, statsIntervalMs: 1000 },
+    { url: `http://127.0.0.1:${port}${reqPath}`, transport: 'h2', h2: { concurrency: n, initialWindowSize: WINDOW, sessionWindowSize: SESSION_WINDOW, ...(maxFrameSize ? { maxFrameSize } : {}) }, statsIntervalMs: 1000 },
     { recordingPath: file },
   )
   const end = await c.done

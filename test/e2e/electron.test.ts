@@ -31,13 +31,14 @@ describe('desktop app (Electron)', () => {
       await page.getByRole('textbox', { name: 'URL' }).waitFor({ timeout: 20_000 })
       const prefs = await app.evaluate(({ BrowserWindow }) => {
         const w = BrowserWindow.getAllWindows()[0]!
-        const p = w.webContents.getLastWebPreferences() as Record<string, unknown> | null
+        // getLastWebPreferences is not in every Electron's typings; it exists at run time.
+        const p = (w.webContents as unknown as { getLastWebPreferences(): Record<string, unknown> | null }).getLastWebPreferences()
         return { contextIsolation: p?.contextIsolation, sandbox: p?.sandbox, nodeIntegration: p?.nodeIntegration }
       })
       expect(prefs).toEqual({ contextIsolation: true, sandbox: true, nodeIntegration: false })
       // The page has no Node and no raw ipcRenderer, only the named verbs.
       expect(await page.evaluate('typeof require')).toBe('undefined')
-      expect(await page.evaluate('Object.keys(window.wiretrace).sort().join(",")')).toBe('openExternal,platform,requestPort,versions')
+      expect(await page.evaluate('Object.keys(window.wiretrace).sort().join(",")')).toBe('onOpenFile,openExternal,pathForFile,platform,requestPort,showOpenDialog,showSaveDialog,versions')
       await page.locator('aside').getByRole('button', { name: 'WebSocket echo', exact: true }).click({ timeout: 20_000 })
       await page.getByTestId('conn-state').filter({ hasText: 'open' }).waitFor({ timeout: 15_000 })
       fs.mkdirSync(RESULTS, { recursive: true })

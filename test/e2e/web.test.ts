@@ -275,6 +275,34 @@ describe('inspector in Chromium', () => {
     await page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'My echo', exact: true }).waitFor()
   })
 
+  it('after a reload, a finished connection shows its messages, read back from the host', async () => {
+    // The page was reloaded by the previous test: the renderer holds no rows at all now.
+    const nav = page.getByRole('navigation', { name: 'Connections' })
+    const ticker = nav.locator('button.conn', { hasText: /ticker\?hz=40/ }).filter({ hasText: /closed 1000/ }).first()
+    await ticker.click()
+    await page.getByTestId('conn-state').filter({ hasText: /closed 1000/ }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"].kind-msg').length >= 10, undefined, { timeout: 10_000 })
+    const tabText = (await page.getByRole('tab', { name: /Messages/ }).textContent()) ?? ''
+    expect(Number(/(\d[\d,]*)/.exec(tabText)?.[1]?.replace(/,/g, '') ?? 0)).toBeGreaterThan(50)
+    expect(await page.getByText('No messages.').count()).toBe(0)
+    // The finished recording reads as a file, not as a live "● rec".
+    await expect(page.getByTestId('rec-file').textContent()).resolves.toMatch(/recorded in .*\.jsonl/)
+    expect(await page.locator('.rec', { hasText: '● rec' }).count()).toBe(0)
+    // Establishment rows have previews: DNS answers, the TCP peer, the negotiated extensions.
+    await page.locator('#filter-kind').selectOption('all')
+    await page.locator('#filter-text').fill('127.0.0.1')
+    await page.waitForFunction(() => [...document.querySelectorAll('[role="option"] .label')].some((l) => l.textContent === 'TCP'))
+    const previews = await page.locator('[role="option"]').allTextContents()
+    expect(previews.some((p) => /DNS.*127\.0\.0\.1/.test(p) || /TCP\s*127\.0\.0\.1:\d+/.test(p))).toBe(true)
+    await page.locator('#filter-text').fill('')
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"].kind-msg').length >= 10)
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '14-reloaded-connection')
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await shot(page, '14-reloaded-connection-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
+  })
+
   it('follows the OS dark theme', async () => {
     await page.emulateMedia({ colorScheme: 'dark' })
     const bg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())

@@ -2,6 +2,7 @@
 // deflate, every close path, half-open detection, TLS, hostile servers, reconnect.
 import { afterEach, describe, expect, it } from 'vitest'
 import net from 'node:net'
+import fs from 'node:fs'
 import { wsServer, rawServer, frame, switching, type Running } from '../fixtures/ws-servers.ts'
 import { makeCa } from '../fixtures/certs.ts'
 import { run, start, readBack } from '../fixtures/engine.ts'
@@ -65,7 +66,7 @@ describe('WebSocket: messages and frames', () => {
     expect(res.headers.find(([k]) => k === 'Sec-WebSocket-Protocol')).toEqual(['Sec-WebSocket-Protocol', 'b'])
     expect(r.of('ws.negotiated')[0]!.protocol).toBe('b')
     // The secret never reached the file.
-    expect(require('node:fs').readFileSync(r.file, 'utf8')).not.toContain('s3cret')
+    expect(fs.readFileSync(r.file, 'utf8')).not.toContain('s3cret')
   })
 
   it('shows whether permessage-deflate was negotiated, and its parameters', async () => {

@@ -35,6 +35,25 @@ function payloadPreview(e: { text?: string; base64?: string; size?: number }): s
   return ''
 }
 
+/** The common name of a certificate subject or issuer ("CN=Example CA, O=..." → "Example CA"). */
+export function commonName(dn: string): string {
+  const m = /(?:^|[,\n/]\s*)CN=([^,\n/]+)/.exec(dn)
+  return (m ? m[1]! : dn.split(/[,\n]/)[0] ?? '').trim()
+}
+
+/** Hides a password in a proxy URL for display ("http://alice:pw@proxy" → "http://alice:***@proxy"). */
+export function hideUserinfo(url: string): string {
+  return url.replace(/(\/\/[^/:@\s]*):[^@/\s]*@/g, '$1:***@')
+}
+
+function ms(n: number): string {
+  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
+}
+
 export function toRow(ev: WiretraceEvent): Row | null {
   if (NOT_ROWS.has(ev.type)) return null
   let dir: Row['dir'] = ''
@@ -134,6 +153,49 @@ export function toRow(ev: WiretraceEvent): Row | null {
       label = String(ev.status)
       preview = `${ev.statusText} HTTP/${ev.httpVersion}`
       kind = ev.status >= 400 ? 'error' : 'meta'
+      break
+    case 'conn.start':
+      label = 'start'
+      preview = clip(`${ev.spec.transport} ${hideUserinfo(ev.spec.url)}${ev.spec.network && ev.spec.network.mode !== 'direct' ? ` · network ${ev.spec.network.mode}` : ''}`)
+      break
+    case 'proxy.rule':
+      label = 'route'
+      preview = clip(hideUserinfo(`${ev.chosen} (${ev.source}${ev.rule && ev.rule !== ev.chosen && ev.rule !== ev.source ? `: ${ev.rule}` : ''})${ev.fallbacks.length ? `, then ${ev.fallbacks.join(', ')}` : ''}`))
+      break
+    case 'dns':
+      label = 'DNS'
+      preview = clip(`${ev.host} → ${ev.addresses.length ? ev.addresses.map((a) => a.address).join(', ') : ev.via === 'proxy' ? 'resolved by the proxy' : 'no address'}${ev.target === 'proxy' ? ' (proxy)' : ''} · ${ms(ev.durationMs)}`)
+      break
+    case 'tcp':
+      label = 'TCP'
+      preview = `${hostPort(ev.remoteAddress, ev.remotePort)}${ev.target === 'proxy' ? ' (proxy)' : ''} from ${hostPort(ev.localAddress, ev.localPort)} · ${ms(ev.durationMs)}`
+      break
+    case 'tls': {
+      label = ev.hop === 'proxy' ? 'TLS proxy' : 'TLS'
+      const issuer = ev.chain[0] ? commonName(ev.chain[0].issuer) : ''
+      preview = clip(
+        `${ev.protocol ?? 'TLS'}${ev.alpn ? ` · ALPN ${ev.alpn}` : ''}${issuer ? ` · issuer ${issuer}` : ''} · ${ev.authorized ? 'trusted' : `not trusted${ev.authorizationError ? ` (${ev.authorizationError})` : ''}`} · ${ms(ev.durationMs)}`,
+      )
+      kind = ev.authorized ? 'meta' : 'error'
+      break
+    }
+    case 'proxy.connect':
+      label = `CONNECT ${ev.status}`
+      preview = clip(hideUserinfo(`${ev.proxy}: ${ev.statusLine}`))
+      kind = ev.status >= 400 ? 'error' : 'meta'
+      break
+    case 'proxy.socks':
+      label = `SOCKS${ev.version} ${ev.step}`
+      preview = clip(hideUserinfo(`${ev.proxy}: ${ev.replyText}${ev.method ? ` (${ev.method})` : ''}`))
+      kind = ev.replyCode !== 0 && ev.step === 'connect' ? 'error' : 'meta'
+      break
+    case 'ws.negotiated':
+      label = 'negotiated'
+      preview = clip(`subprotocol ${ev.protocol || '(none)'} · extensions ${ev.extensions || '(none)'}${ev.offeredProtocols.length ? ` · offered ${ev.offeredProtocols.join(', ')}` : ''}`)
+      break
+    case 'open':
+      label = 'open'
+      preview = clip(`in ${ms(ev.durationMs)}${ev.protocol ? ` · ${ev.protocol}` : ''}${ev.extensions ? ` · ${ev.extensions}` : ''}`)
       break
     case 'end':
       label = 'end'

@@ -7,6 +7,8 @@ import type { ConnectionSpec, SendItem } from '../spec/index.ts'
 import type { WiretraceEvent } from '../events/index.ts'
 import type { ConnectionSummary } from '../live.ts'
 import type { Limits } from '../limits.ts'
+import type { RecordingDiff } from '../recording/diff.ts'
+import type { RedactionManifest, PreviewSample } from '../recording/redact-rules.ts'
 
 /** A named, saved connection spec ("target"). Persisted by the host. */
 export interface SavedTarget {
@@ -38,6 +40,51 @@ export interface DemoInfo {
   targets: SavedTarget[]
 }
 
+/** Progress of a recording opened read-only (scanned in the background). */
+export interface RecordingStatus {
+  /** Key of the recording; its connections have ids `KEY:<conn>`. */
+  key: string
+  path: string
+  name: string
+  size: number
+  scanned: number
+  done: boolean
+  /** Events indexed so far. */
+  events: number
+  error: string | null
+}
+
+/** A recording a crash left unfinished, offered for recovery. */
+export interface RecoveryOffer {
+  path: string
+  name: string
+  size: number
+  modified: string
+  reason: 'truncated-line' | 'no-end' | 'bad-header'
+  message: string
+  url?: string
+  unfinished: number
+}
+
+export type ExportFormatName = 'native' | 'har' | 'md'
+
+export interface ExportPreview {
+  manifest: RedactionManifest
+  samples: PreviewSample[]
+  events: number
+}
+
+export interface ExportSaved {
+  /** Where it was written (desktop) or the suggested file name (web: the bytes are in base64). */
+  out: string
+  name: string
+  bytes: number
+  events: number
+  manifest: RedactionManifest
+  /** The file, when the host did not write it to a path of the user's choosing (web mode download). */
+  base64?: string
+}
+
 export interface Ok {
   ok: true
 }
@@ -58,6 +105,20 @@ export interface CommandMap {
   'recording.list': { params: Record<string, never>; result: RecordingInfo[] }
   /** Opens a recording read-only; its connections appear in session.list and stream like live ones. */
   'recording.open': { params: { path: string }; result: ConnectionSummary[] }
+  /** Progress of the opened recordings. */
+  'recording.status': { params: Record<string, never>; result: RecordingStatus[] }
+  /** Opens a file the user dropped (web mode has no path): the bytes, at most MAX_UPLOAD_BYTES. */
+  'recording.upload': { params: { name: string; base64: string }; result: ConnectionSummary[] }
+  /** Recordings a crash left unfinished in the recordings directory. */
+  'recording.recoverable': { params: Record<string, never>; result: RecoveryOffer[] }
+  /** Repairs one (drops the partial line, appends the missing end events, atomically). */
+  'recording.recover': { params: { path: string }; result: { out: string; droppedBytes: number; appended: number } }
+  /** What an export would redact, before saving. */
+  'export.preview': { params: { path: string; redact: boolean; rules?: string[] }; result: ExportPreview }
+  /** Writes the export: to `out` (desktop, from a save dialog) or back as base64 (web download). */
+  'export.save': { params: { path: string; format: ExportFormatName; redact: boolean; rules?: string[]; out?: string }; result: ExportSaved }
+  /** Compares two recordings: steps aligned, first divergence, counts and rates. */
+  'recording.diff': { params: { a: string; b: string }; result: RecordingDiff }
   'demo.start': { params: Record<string, never>; result: DemoInfo }
   'demo.status': { params: Record<string, never>; result: DemoInfo }
 }
@@ -68,5 +129,7 @@ export type ResultOf<K extends CommandName> = CommandMap[K]['result']
 
 export const COMMANDS = [
   'host.info', 'session.open', 'session.send', 'session.close', 'session.stop', 'session.remove', 'session.list',
-  'events.range', 'event.get', 'targets.list', 'targets.save', 'targets.delete', 'recording.list', 'recording.open', 'demo.start', 'demo.status',
+  'events.range', 'event.get', 'targets.list', 'targets.save', 'targets.delete', 'recording.list', 'recording.open',
+  'recording.status', 'recording.upload', 'recording.recoverable', 'recording.recover', 'export.preview', 'export.save', 'recording.diff',
+  'demo.start', 'demo.status',
 ] as const satisfies readonly CommandName[]

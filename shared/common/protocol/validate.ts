@@ -25,6 +25,12 @@ export const PARAM_LIMITS = {
   maxKeys: 10_000,
   /** Most events one `events.range` call returns. */
   maxRange: 5_000,
+  /** Longest file path accepted. */
+  maxPath: 4096,
+  /** Redaction rules per export. */
+  maxRules: 100,
+  /** Bytes of a dropped file sent with recording.upload (base64 is 4/3 of it; fits the 64 MiB API message). */
+  maxUploadBytes: 32 * 1024 * 1024,
 } as const
 
 function fail(path: string, what: string): never {
@@ -155,6 +161,13 @@ function checkTarget(v: unknown, path: string): SavedTarget {
   return o as unknown as SavedTarget
 }
 
+function rules(v: unknown): void {
+  if (v === undefined) return
+  if (!Array.isArray(v)) fail('params.rules', 'must be a list of rule strings')
+  if (v.length > PARAM_LIMITS.maxRules) fail('params.rules', `at most ${PARAM_LIMITS.maxRules} rules`)
+  v.forEach((r, i) => str(r, `params.rules[${i}]`, 1000))
+}
+
 type Checker = (p: Record<string, unknown>) => void
 
 const CHECKS: { [K in CommandName]: Checker } = {
@@ -208,6 +221,38 @@ const CHECKS: { [K in CommandName]: Checker } = {
   'recording.open': (p) => {
     noExtra(p, ['path'], 'params')
     str(p.path, 'params.path', 4096)
+  },
+  'recording.status': (p) => noExtra(p, [], 'params'),
+  'recording.upload': (p) => {
+    noExtra(p, ['name', 'base64'], 'params')
+    str(p.name, 'params.name', PARAM_LIMITS.maxNameLength)
+    if (typeof p.base64 !== 'string') fail('params.base64', 'must be base64 text')
+    if (p.base64.length > Math.ceil(PARAM_LIMITS.maxUploadBytes / 3) * 4) fail('params.base64', `the file is larger than ${PARAM_LIMITS.maxUploadBytes / 1024 / 1024} MiB; open it by path (File > Open, or wiretrace open FILE)`)
+    if (!/^[A-Za-z0-9+/=]*$/.test(p.base64)) fail('params.base64', 'must be base64 text')
+  },
+  'recording.recoverable': (p) => noExtra(p, [], 'params'),
+  'recording.recover': (p) => {
+    noExtra(p, ['path'], 'params')
+    str(p.path, 'params.path', PARAM_LIMITS.maxPath)
+  },
+  'export.preview': (p) => {
+    noExtra(p, ['path', 'redact', 'rules'], 'params')
+    str(p.path, 'params.path', PARAM_LIMITS.maxPath)
+    if (typeof p.redact !== 'boolean') fail('params.redact', 'must be true or false')
+    rules(p.rules)
+  },
+  'export.save': (p) => {
+    noExtra(p, ['path', 'format', 'redact', 'rules', 'out'], 'params')
+    str(p.path, 'params.path', PARAM_LIMITS.maxPath)
+    if (!['native', 'har', 'md'].includes(p.format as string)) fail('params.format', 'must be one of native, har, md')
+    if (typeof p.redact !== 'boolean') fail('params.redact', 'must be true or false')
+    rules(p.rules)
+    if (p.out !== undefined) str(p.out, 'params.out', PARAM_LIMITS.maxPath)
+  },
+  'recording.diff': (p) => {
+    noExtra(p, ['a', 'b'], 'params')
+    str(p.a, 'params.a', PARAM_LIMITS.maxPath)
+    str(p.b, 'params.b', PARAM_LIMITS.maxPath)
   },
   'demo.start': (p) => noExtra(p, [], 'params'),
   'demo.status': (p) => noExtra(p, [], 'params'),

@@ -34,7 +34,7 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   servername: { type: 'string', arg: 'NAME', help: 'TLS SNI server name' },
   duration: { type: 'number', arg: 'S', help: 'stop cleanly after S seconds' },
   'max-messages': { type: 'number', short: 'n', arg: 'N', help: 'stop cleanly after N received messages or events' },
-  reconnect: { type: 'boolean', help: 'reconnect with exponential backoff and full jitter (WebSocket default off, SSE default on)' },
+  reconnect: { type: 'boolean', help: 'WebSocket: reconnect with exponential backoff and full jitter (default off). SSE reconnects by default as EventSource does; --reconnect adds backoff with jitter, --no-reconnect turns it off' },
   'reconnect-max': { type: 'number', arg: 'N', help: 'reconnect attempts at most (default 10; 0 = unlimited)' },
   'reconnect-delay': { type: 'number', arg: 'MS', help: 'first reconnect delay (default 500)' },
   'reconnect-max-delay': { type: 'number', arg: 'MS', help: 'backoff cap (default 30000)' },
@@ -54,12 +54,20 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   'poll-timeout': { type: 'number', arg: 'MS', help: 'poll: client timeout per request (default 60000)' },
   'poll-delay': { type: 'number', arg: 'MS', help: 'poll: delay between polls (default 0)' },
   'max-cycles': { type: 'number', arg: 'N', help: 'poll: stop after N cycles' },
+  'initial-cursor': { type: 'string', arg: 'CURSOR', help: 'poll: cursor for the first request' },
+  'poll-concurrency': { type: 'number', arg: 'N', help: 'poll: concurrent poll loops on the connection' },
+  'max-errors': { type: 'number', arg: 'N', help: 'poll: give up after N consecutive errors' },
+  backoff: { type: 'boolean', help: 'poll: exponential backoff with jitter on errors (default on; --no-backoff turns it off)' },
   concurrency: { type: 'number', arg: 'N', help: 'h2: concurrent copies of the request' },
   path: { type: 'string', arg: 'PATH', multiple: true, help: 'h2: another path requested on the same session' },
-  window: { type: 'number', arg: 'BYTES', help: 'h2: stream and session window size' },
+  window: { type: 'number', arg: 'BYTES', help: 'h2: stream (and, unless --session-window, session) window size' },
+  'session-window': { type: 'number', arg: 'BYTES', help: 'h2: session window size' },
+  'frame-size': { type: 'number', arg: 'BYTES', help: 'h2: SETTINGS_MAX_FRAME_SIZE we accept' },
+  'h2-timeout': { type: 'number', arg: 'MS', help: 'h2: timeout of every wait (settings, headers, data), default 10000' },
   'prior-knowledge': { type: 'boolean', help: 'h2: h2c with prior knowledge for http:// URLs' },
   'h2-ping': { type: 'number', arg: 'MS', help: 'h2: PING interval for RTT' },
   lines: { type: 'boolean', help: 'stream: split the body into lines (NDJSON)' },
+  'max-line': { type: 'number', arg: 'BYTES', help: 'stream: longest line when splitting lines' },
   proxy: { type: 'string', arg: 'URL', help: 'proxy: http://, https://, socks4://, socks4a://, socks5://, socks5h:// (user:pass@ allowed)' },
   pac: { type: 'string', arg: 'FILE|URL', help: 'choose the proxy with a PAC file' },
   'proxy-env': { type: 'boolean', help: 'use HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, ws_proxy, wss_proxy' },
@@ -187,6 +195,10 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
     if (v['poll-timeout'] !== undefined) spec.poll.timeoutMs = v['poll-timeout'] as number
     if (v['poll-delay'] !== undefined) spec.poll.delayMs = v['poll-delay'] as number
     if (v['max-cycles'] !== undefined) spec.poll.maxCycles = v['max-cycles'] as number
+    if (v['initial-cursor'] !== undefined) spec.poll.initialCursor = v['initial-cursor'] as string
+    if (v['poll-concurrency'] !== undefined) spec.poll.concurrency = v['poll-concurrency'] as number
+    if (v['max-errors'] !== undefined) spec.poll.maxConsecutiveErrors = v['max-errors'] as number
+    if (v.backoff === false) spec.poll.backoff = false
   }
   if (transport === 'h2') {
     spec.h2 = {}
@@ -196,10 +208,16 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
       spec.h2.initialWindowSize = v.window as number
       spec.h2.sessionWindowSize = v.window as number
     }
+    if (v['session-window'] !== undefined) spec.h2.sessionWindowSize = v['session-window'] as number
+    if (v['frame-size'] !== undefined) spec.h2.maxFrameSize = v['frame-size'] as number
+    if (v['h2-timeout'] !== undefined) spec.h2.timeoutMs = v['h2-timeout'] as number
     if (v['prior-knowledge']) spec.h2.priorKnowledge = true
     if (v['h2-ping'] !== undefined) spec.h2.pingIntervalMs = v['h2-ping'] as number
   }
-  if (transport === 'stream' && v.lines) spec.stream = { lines: true }
+  if (transport === 'stream' && (v.lines || v['max-line'] !== undefined)) {
+    spec.stream = { lines: v.lines === true }
+    if (v['max-line'] !== undefined) spec.stream.maxLineBytes = v['max-line'] as number
+  }
   spec.network = networkFromArgs(v)
   if (v['keep-secrets']) spec.keepSecrets = true
   return spec

@@ -116,7 +116,7 @@ export class LiveFeed {
     const c = this.engine.get(conn)
     const w = c?.writer
     if (!w || w.path === '-' || count <= 0) return []
-    w.flush()
+    w.sync()
     const slot = Math.floor(fromSeq / INDEX_STRIDE)
     const offset = w.index[Math.min(slot, w.index.length - 1)] ?? 0
     const out: WiretraceEvent[] = []

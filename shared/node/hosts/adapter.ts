@@ -6,6 +6,7 @@
  * carries it. Never imports electron.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import type { Engine } from '../engine/engine.ts'
 import type { LiveFeed } from '../engine/live.ts'
@@ -28,6 +29,13 @@ import {
 } from '../../common/protocol/index.ts'
 import { startDemoServers, type DemoServers } from '../demo/servers.ts'
 import { MAX_OPEN_RECORDINGS, OpenedRecording } from './recordings.ts'
+import { sniff } from '../recording/files.ts'
+import { importRecording } from '../recording/import.ts'
+import { exportRecording, previewExport } from '../recording/export.ts'
+import { defaultExportName } from '../recording/commands.ts'
+import { loadRecording } from '../recording/files.ts'
+import { recoverRecording, scanRecordings } from '../recording/recover.ts'
+import { diffRecordings } from '../../common/recording/diff.ts'
 import type { ConnectionSummary } from '../../common/live.ts'
 
 /** Live events carry at most this many characters of payload; the full event is one `event.get` away. */
@@ -149,6 +157,61 @@ export class HostAdapter {
       },
       'recording.list': () => this.listRecordings(),
       'recording.open': (p) => this.openRecording(p.path),
+      'recording.status': () =>
+        [...this.recordings.values()].map((r) => ({
+          key: r.key,
+          path: r.path,
+          name: path.basename(r.shownPath),
+          size: r.size,
+          scanned: r.scanned,
+          done: r.done,
+          events: r.eventCount,
+          error: r.error,
+        })),
+      'recording.upload': async (p) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretrace-drop-'))
+        const file = path.join(dir, path.basename(p.name).replace(/[^\w.-]+/g, '_') || 'dropped.jsonl')
+        fs.writeFileSync(file, Buffer.from(p.base64, 'base64'))
+        this.tempDirs.push(dir)
+        return this.openRecording(file)
+      },
+      'recording.recoverable': () => {
+        const dir = this.engine.recordingsDir
+        if (!dir) return []
+        const writing = this.engine.list().map((c) => c.summary().recordingPath).filter((x): x is string => typeof x === 'string')
+        return scanRecordings(dir, { exclude: writing }).map((c) => ({
+          path: c.path,
+          name: path.basename(c.path),
+          size: c.size,
+          modified: c.modified,
+          reason: c.reason,
+          message: c.message,
+          ...(c.url ? { url: c.url } : {}),
+          unfinished: c.unfinished.length,
+        }))
+      },
+      'recording.recover': (p) => recoverRecording(p.path),
+      'export.preview': async (p) => {
+        const r = await previewExport(p.path, { redact: p.redact, rules: p.rules ?? [], maxSamples: 50 })
+        return { manifest: r.manifest, samples: r.samples, events: r.manifest.events }
+      },
+      'export.save': async (p) => {
+        const name = path.basename(defaultExportName(p.path, p.format))
+        if (p.out !== undefined && this.host === 'web') throw new ParamError('params.out: web mode downloads the export; it does not write to a path')
+        const tmpDir = p.out === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'wiretrace-export-')) : null
+        const out = p.out ?? path.join(tmpDir!, name)
+        try {
+          const r = await exportRecording(p.path, { format: p.format, out, redact: p.redact, rules: p.rules ?? [] })
+          const base64 = tmpDir ? fs.readFileSync(out).toString('base64') : undefined
+          return { out: p.out ?? name, name: path.basename(out), bytes: r.bytes, events: r.events, manifest: r.manifest, ...(base64 !== undefined ? { base64 } : {}) }
+        } finally {
+          if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true })
+        }
+      },
+      'recording.diff': async (p) => {
+        const [ra, rb] = await Promise.all([loadRecording(p.a), loadRecording(p.b)])
+        return diffRecordings({ label: path.basename(p.a), header: ra.header, events: ra.events }, { label: path.basename(p.b), header: rb.header, events: rb.events })
+      },
       'demo.start': async () => {
         await this.startDemo()
         return this.demoInfo()
@@ -176,11 +239,30 @@ export class HostAdapter {
     return peer
   }
 
-  /** Opens a recording read-only and returns the summaries of its connections. */
-  openRecording(file: string): ConnectionSummary[] {
+  private readonly tempDirs: string[] = []
+
+  /**
+   * Opens a recording read-only and returns the summaries of its connections. A native
+   * recording is read in place (scanned in the background, paged by a sparse index); a
+   * `.wtrace.gz` export, a HAR or an older format is imported to a temp file first.
+   */
+  async openRecording(file: string, shownName?: string): Promise<ConnectionSummary[]> {
     if (this.recordings.size >= MAX_OPEN_RECORDINGS) throw new ParamError(`at most ${MAX_OPEN_RECORDINGS} recordings can be open; remove one first`)
+    let readFrom = file
+    let kind: string = 'native'
+    try {
+      kind = sniff(file)
+    } catch {
+      /* OpenedRecording names the problem */
+    }
+    if (kind === 'native-gz' || kind === 'har') {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretrace-open-'))
+      this.tempDirs.push(dir)
+      readFrom = path.join(dir, path.basename(file).replace(/(\.wtrace\.gz|\.har|\.json|\.gz)$/i, '') + '.jsonl')
+      await importRecording(file, { out: readFrom })
+    }
     const key = `r${++this.recCounter}`
-    const rec = new OpenedRecording(key, file)
+    const rec = new OpenedRecording(key, readFrom, shownName ?? file)
     rec.scanStep()
     this.recordings.set(key, rec)
     return rec.summaries()
@@ -216,6 +298,7 @@ export class HostAdapter {
     for (const p of [...this.peers]) p.close()
     for (const r of this.recordings.values()) r.close()
     this.recordings.clear()
+    for (const d of this.tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
     this.feed?.close()
     this.feed = null
     if (this.ownsDemo && this.demo) await this.demo.close()

@@ -40,9 +40,15 @@ export class OpenedRecording {
   private timer: NodeJS.Immediate | null = null
   private fd: number
 
-  constructor(key: string, file: string) {
+  /** The file the user opened (a .wtrace.gz or HAR is read through an imported copy at `path`). */
+  readonly shownPath: string
+  /** Events indexed so far. */
+  eventCount = 0
+
+  constructor(key: string, file: string, shown: string = file) {
     this.key = key
     this.path = path.resolve(file)
+    this.shownPath = shown.includes('/') || shown.includes('\\') ? path.resolve(shown) : shown
     try {
       this.fd = fs.openSync(this.path, 'r')
       this.size = fs.fstatSync(this.fd).size
@@ -166,10 +172,11 @@ export class OpenedRecording {
       if (!ev) continue
       let c = this.conns.get(ev.conn)
       if (!c) {
-        c = { summary: { ...emptySummary(this.uiId(ev.conn)), readOnly: true, recordingPath: this.path }, offsets: [] }
+        c = { summary: { ...emptySummary(this.uiId(ev.conn)), readOnly: true, recordingPath: this.shownPath }, offsets: [] }
         this.conns.set(ev.conn, c)
       }
       if (ev.seq % INDEX_STRIDE === 0) c.offsets[ev.seq / INDEX_STRIDE] = lineOffset
+      this.eventCount++
       applySummary(c.summary, ev)
       c.summary.id = this.uiId(ev.conn)
     }

@@ -203,7 +203,7 @@ export async function runWeb(opts: WebOptions = {}): Promise<WebServer> {
     }
   }
   try {
-    for (const file of opts.open ?? []) adapter.openRecording(file)
+    for (const file of opts.open ?? []) await adapter.openRecording(file)
   } catch (e) {
     // A recording that cannot be opened is a usage error: say which, and stop serving.
     await new Promise<void>((r) => server.close(() => r()))

@@ -1,18 +1,28 @@
 /**
- * Append-only, crash-safe recording writer. Events are encoded as JSON lines into a byte
- * arena and written with one synchronous write when the arena fills, or at the end of the
- * current event-loop turn (setImmediate) otherwise, so a SIGKILL loses at most the events
- * of the turn in progress and never corrupts earlier lines (each write ends on a line
- * boundary). fdatasync runs in the background at most once a second for power-loss safety.
+ * Append-only, crash-safe recording writer.
  *
- * WebSocket messages, the one event that can arrive a million times a second, have a
- * hand-written encoder that produces exactly what JSON.stringify would (same keys, same
- * order, same number formatting) without building an intermediate string per event.
+ * The main thread only copies each event's compact form into a bounded shared ring (8 MiB by
+ * default, `ringBytes`): for a WebSocket message its payload bytes and a few numbers, for the
+ * rare other events their JSON line (JSON.stringify on the main thread). A worker thread
+ * (writer-worker.mjs, one per process for every writer) encodes the JSON lines, byte-identical
+ * to JSON.stringify(ev) + '\n', and appends them with synchronous writes. Records are handed to
+ * the worker at the end of the current event-loop turn (setImmediate) or when `flushBytes` of
+ * them are waiting, so a SIGKILL loses at most what sits in the ring and the worker's arena
+ * (events of the last turns, never earlier lines: each write ends on a line boundary). When the
+ * ring is full the main thread waits for the worker (Atomics.wait): no event is ever dropped.
+ * fdatasync runs in the background at most once a second for power-loss safety.
+ *
+ * If the worker cannot start (or for standard output, or with `worker: false`), the in-thread
+ * writer below does the same job on the calling thread: WebSocket messages have a hand-written
+ * encoder that produces exactly what JSON.stringify would (same keys, same order, same number
+ * formatting) without building an intermediate string per event.
  *
  * A sparse index (the byte offset of every 1024th event) lets the live view read old ranges
- * back without scanning the file.
+ * back without scanning the file; sync() first waits until everything written is on file.
  */
 import fs from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import type { WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
 import type { RecordingHeader } from '../../common/recording/format.ts'
 import { WiretraceError } from '../../common/errors/index.ts'
@@ -20,13 +30,32 @@ import { WiretraceError } from '../../common/errors/index.ts'
 export const INDEX_STRIDE = 1024
 
 export interface WriterOptions {
-  /** Arena size: bytes buffered before a synchronous write (default 256 KiB). */
+  /**
+   * Bytes buffered before they are written (default 256 KiB): the in-thread arena size, or,
+   * with the worker, the bytes of records queued in the ring before the worker is woken.
+   */
   flushBytes?: number
   /** Background fdatasync interval, ms (0 = never). */
   syncIntervalMs?: number
   /** Called once if a write fails; the writer stops writing (the live view keeps going). */
   onError?: (err: WiretraceError) => void
+  /**
+   * Encode and write on a worker thread (default true). Standard output ("-") is always
+   * written in-thread.
+   */
+  worker?: boolean
+  /**
+   * Size of the ring shared with the writer worker, in bytes (default 8 MiB; rounded up to a
+   * power of two, 64 KiB to 1 GiB). One ring serves every writer of the process: the first
+   * writer that starts the worker decides its size. When it is full, write() waits.
+   */
+  ringBytes?: number
+  /** Told once per process, in words, if the worker cannot start and writes stay on this thread (default: process.emitWarning). */
+  onNotice?: (message: string) => void
 }
+
+/** Default size of the ring shared with the writer worker. */
+export const DEFAULT_RING_BYTES = 8 * 1024 * 1024
 
 /** Characters JSON must escape in a string: quote, backslash, controls; and lone surrogates. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
@@ -63,7 +92,11 @@ function putUint(a: Uint8Array, p: number, n: number): number {
 }
 
 
-export class RecordingWriter {
+/**
+ * The in-thread writer: encodes and writes on the calling thread. RecordingWriter falls back to
+ * it when the worker cannot start, for standard output, and when `worker: false` is asked for.
+ */
+export class InThreadRecordingWriter {
   readonly path: string
   private fd: number
   private arena: Buffer
@@ -293,5 +326,521 @@ export class RecordingWriter {
     this.failed = true
     const err = new WiretraceError('WT_RECORDING_WRITE', `writing ${this.path} failed: ${(e as Error).message}`, { path: this.path })
     this.onError?.(err)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The off-thread writer. Ring layout, shared with writer-worker.mjs (keep both in step):
+// records start at 8-byte aligned offsets; Int32 0 = kind | opcode << 4 | flags, Int32 1 =
+// writer id, Int32 2 = byte length of the data. A message record then holds Float64s seq, ts,
+// size, wireSize, frames (bytes 16-55) and its payload bytes from byte 56 (MSG_HEAD); the other
+// records hold their bytes from byte 16 (RAW_HEAD). A PAD record skips to the end of the ring.
+// ---------------------------------------------------------------------------------------------
+
+// Control slots (Int32 indices, one cache line apart).
+const C_HEAD = 0
+const C_TAIL = 16
+const C_WSLEEP = 32
+const C_MWAIT = 48
+const C_READY = 80
+const C_DEAD = 96
+const CTL_BYTES = 512
+// Record kinds and flags.
+const K_PAD = 1
+const K_MSG = 2
+const K_RAW = 3
+const K_CONN = 4
+const K_CLOSE = 5
+const F_START = 1 << 8
+const F_IN = 1 << 9
+const F_TEXT = 1 << 10
+const F_TRUNC = 1 << 11
+const F_WIRE = 1 << 12
+const F_FRAMES = 1 << 13
+const F_HASCOMP = 1 << 14
+const F_COMP = 1 << 15
+const MSG_HEAD = 56
+const RAW_HEAD = 16
+// Per-writer control: Int32 slots and BigInt64 slots of one small shared buffer.
+const W_GEN = 0
+const W_STATE = 1 // 0 open, 1 closed, 2 failed
+const W64_WRITTEN = 1
+const W64_EVENTS = 2
+const WCTL_BYTES = 64
+/** Starts the worker module; a failure to load it is told at once (C_READY = 2, the reason on the port). */
+const BOOTSTRAP = `const { workerData } = require('node:worker_threads')
+const ctl = new Int32Array(workerData.ctl)
+import(workerData.url).catch((e) => {
+  workerData.port.postMessage({ error: String(e && e.message || e) })
+  Atomics.store(ctl, ${C_READY}, 2)
+  Atomics.notify(ctl, ${C_READY})
+})`
+/** How long the first writer waits for the worker to start before writing in-thread. */
+const READY_TIMEOUT_MS = 5000
+
+interface Ring {
+  readonly worker: Worker
+  readonly port: MessagePort
+  readonly cap: number
+  readonly mask: number
+  /** Largest record: bigger lines go in pieces. */
+  readonly maxRecord: number
+  readonly u8: Buffer
+  readonly i32: Int32Array
+  readonly f64: Float64Array
+  readonly ctl: Int32Array
+  /** Main-thread positions, unsigned 32-bit, wrapping (the ring size divides 2^32). */
+  head: number
+  tailSeen: number
+  published: number
+  scheduled: boolean
+  dead: string | null
+  lastSweep: number
+  nextId: number
+  readonly writers: Map<number, RecordingWriter>
+}
+
+let ring: Ring | null = null
+/** Why the worker could not start (then every writer stays in-thread); told once. */
+let ringFailure: string | null = null
+let noticeGiven = false
+
+const align8 = (n: number): number => (n + 7) & ~7
+
+function startRing(bytes: number): Ring | string {
+  let worker: Worker | null = null
+  try {
+    const url = new URL('./writer-worker.mjs', import.meta.url)
+    if (url.protocol === 'file:' && !fs.existsSync(fileURLToPath(url))) return `${fileURLToPath(url)} is missing`
+    let cap = 64 * 1024
+    while (cap < bytes && cap < 1024 * 1024 * 1024) cap *= 2
+    const sab = new SharedArrayBuffer(cap)
+    const ctl = new Int32Array(new SharedArrayBuffer(CTL_BYTES))
+    const { port1, port2 } = new MessageChannel()
+    // A tiny bootstrap imports the worker module and reports a failure to load it at once
+    // (C_READY = 2) instead of leaving us to wait out the timeout. No loader flags: the worker
+    // is plain JavaScript and starts faster without them.
+    worker = new Worker(BOOTSTRAP, { eval: true, workerData: { url: url.href, ring: sab, ctl: ctl.buffer, port: port2 }, transferList: [port2], execArgv: process.env.WT_PROF ? undefined : [] })
+    const deadline = Date.now() + READY_TIMEOUT_MS
+    let state = Atomics.load(ctl, C_READY)
+    while (state === 0) {
+      const left = deadline - Date.now()
+      if (left <= 0) {
+        void worker.terminate()
+        return `it did not start within ${READY_TIMEOUT_MS} ms`
+      }
+      Atomics.wait(ctl, C_READY, 0, Math.min(left, 50))
+      state = Atomics.load(ctl, C_READY)
+    }
+    if (state !== 1) {
+      const m = receiveMessageOnPort(port1)?.message as { error?: string } | undefined
+      void worker.terminate()
+      return `it failed to load: ${m?.error ?? 'unknown error'}`
+    }
+    worker.unref()
+    const r: Ring = {
+      worker,
+      port: port1,
+      cap,
+      mask: cap - 1,
+      maxRecord: cap / 4,
+      u8: Buffer.from(sab),
+      i32: new Int32Array(sab),
+      f64: new Float64Array(sab),
+      ctl,
+      head: 0,
+      tailSeen: 0,
+      published: 0,
+      scheduled: false,
+      dead: null,
+      lastSweep: 0,
+      nextId: 1,
+      writers: new Map(),
+    }
+    const die = (why: string): void => {
+      if (r.dead) return
+      r.dead = why
+      for (const w of r.writers.values()) w.workerFailed(`the writer worker stopped: ${why}`)
+    }
+    worker.on('error', (e) => die(e.message))
+    worker.on('exit', (code) => die(`exit code ${code}`))
+    port1.on('message', (m: WorkerMessage) => route(r, m))
+    port1.unref()
+    return r
+  } catch (e) {
+    if (worker) void worker.terminate()
+    return (e as Error).message
+  }
+}
+
+interface WorkerMessage {
+  id: number
+  index?: number[]
+  error?: string
+}
+
+function route(r: Ring, m: WorkerMessage): void {
+  const w = r.writers.get(m.id)
+  if (!w) return
+  if (m.index) w.addIndex(m.index)
+  if (m.error !== undefined) w.workerFailed(m.error)
+}
+
+/** Takes what the worker posted (index entries, errors) without waiting for the event loop. */
+function drainPort(r: Ring): void {
+  for (let m = receiveMessageOnPort(r.port); m !== undefined; m = receiveMessageOnPort(r.port)) route(r, m.message as WorkerMessage)
+}
+
+/** Hands every record written so far to the worker, waking it if it sleeps. */
+function publish(r: Ring): void {
+  Atomics.store(r.ctl, C_HEAD, r.head | 0)
+  r.published = r.head
+  if (Atomics.load(r.ctl, C_WSLEEP) !== 0) Atomics.notify(r.ctl, C_HEAD)
+}
+
+function publishSoon(): void {
+  const r = ring
+  if (!r) return
+  r.scheduled = false
+  publish(r)
+  // Background fdatasync, at most once a second per recording (checked at most 4 times a second).
+  const t = Date.now()
+  if (t - r.lastSweep >= 250) {
+    r.lastSweep = t
+    for (const w of r.writers.values()) w.maybeSync(t)
+  }
+}
+
+/**
+ * Contiguous room for `need` bytes (a multiple of 8, at most maxRecord); returns the offset, or
+ * -1 if the worker died. Waits while the ring is full: events are never dropped.
+ */
+function reserve(r: Ring, need: number): number {
+  let off = r.head & r.mask
+  const toEnd = r.cap - off
+  const total = need > toEnd ? toEnd + need : need
+  if (r.cap - ((r.head - r.tailSeen) >>> 0) < total) {
+    r.tailSeen = Atomics.load(r.ctl, C_TAIL) >>> 0
+    if (r.cap - ((r.head - r.tailSeen) >>> 0) < total && !waitRoom(r, total)) return -1
+  }
+  if (need > toEnd) {
+    r.i32[off >> 2] = K_PAD
+    r.head = (r.head + toEnd) >>> 0
+    off = 0
+  }
+  return off
+}
+
+function waitRoom(r: Ring, total: number): boolean {
+  publish(r)
+  // Wait for a quarter of the ring (the worker wakes us then), not for one record: fewer wake-ups.
+  const want = Math.max(total, r.cap >>> 2)
+  Atomics.store(r.ctl, C_MWAIT, 1)
+  try {
+    while (r.cap - ((r.head - r.tailSeen) >>> 0) < want) {
+      if (r.dead !== null || Atomics.load(r.ctl, C_DEAD) !== 0) return false
+      Atomics.wait(r.ctl, C_TAIL, r.tailSeen | 0, 200)
+      r.tailSeen = Atomics.load(r.ctl, C_TAIL) >>> 0
+    }
+    return true
+  } finally {
+    Atomics.store(r.ctl, C_MWAIT, 0)
+  }
+}
+
+/**
+ * Records events to a JSON Lines file: see the top of this file. `path` "-" writes to standard
+ * output (fd 1), in-thread.
+ */
+export class RecordingWriter {
+  readonly path: string
+  /** Events written so far. */
+  count = 0
+  /** Set when the worker is not used. */
+  private readonly inner: InThreadRecordingWriter | null = null
+  private readonly r: Ring | null = null
+  private readonly id: number = 0
+  private readonly fd: number = -1
+  private readonly wctl: Int32Array = new Int32Array(0)
+  private readonly w64: BigInt64Array = new BigInt64Array(0)
+  private readonly idx: number[] = []
+  private readonly flushBytes: number
+  private readonly syncIntervalMs: number
+  private readonly onError?: (err: WiretraceError) => void
+  private lastConn = ''
+  private closed = false
+  private failed = false
+  private lastSync = 0
+  private syncedBytes = 0
+  private syncing = false
+
+  constructor(path: string, header: RecordingHeader, opts: WriterOptions = {}) {
+    this.path = path
+    this.flushBytes = Math.max(16 * 1024, opts.flushBytes ?? 256 * 1024)
+    this.syncIntervalMs = opts.syncIntervalMs ?? 1000
+    this.onError = opts.onError
+    let r: Ring | null = null
+    if (opts.worker !== false && path !== '-') {
+      if (!ring && ringFailure === null) {
+        const got = startRing(opts.ringBytes ?? DEFAULT_RING_BYTES)
+        if (typeof got === 'string') ringFailure = got
+        else ring = got
+      }
+      r = ring && ring.dead === null ? ring : null
+      if (!r && !noticeGiven) {
+        noticeGiven = true
+        const msg = `recordings are encoded on the main thread (slower): the writer worker is unavailable (${ring?.dead ?? ringFailure})`
+        if (opts.onNotice) opts.onNotice(msg)
+        else process.emitWarning(msg, { code: 'WT_RECORDING_WORKER' })
+      }
+    }
+    if (!r) {
+      this.inner = new InThreadRecordingWriter(path, header, opts)
+      return
+    }
+    try {
+      this.fd = fs.openSync(path, 'w')
+    } catch (e) {
+      throw new WiretraceError('WT_RECORDING_WRITE', `cannot create recording ${path}: ${(e as Error).message}`, { path })
+    }
+    this.r = r
+    this.id = r.nextId++
+    const wsab = new SharedArrayBuffer(WCTL_BYTES)
+    this.wctl = new Int32Array(wsab)
+    this.w64 = new BigInt64Array(wsab)
+    // The header is written here, synchronously: the file is a valid recording from the start.
+    const head = Buffer.from(JSON.stringify(header) + '\n', 'utf8')
+    let written = 0
+    try {
+      while (written < head.length) written += fs.writeSync(this.fd, head, written, head.length - written)
+    } catch (e) {
+      this.fail((e as Error).message)
+    }
+    Atomics.store(this.w64, W64_WRITTEN, BigInt(written))
+    this.syncedBytes = 0
+    r.writers.set(this.id, this)
+    // Posted before the writer's first record: the worker takes it when it meets the id.
+    r.port.postMessage({ op: 'open', id: this.id, fd: this.fd, ctl: wsab, written })
+  }
+
+  /** Byte offset of event seq = i * INDEX_STRIDE (up to what the worker has written). */
+  get index(): number[] {
+    if (this.inner) return this.inner.index
+    drainPort(this.r!)
+    return this.idx
+  }
+
+  /** Bytes written to the file so far (header included). */
+  get bytesWritten(): number {
+    if (this.inner) return this.inner.bytesWritten
+    return Number(Atomics.load(this.w64, W64_WRITTEN))
+  }
+
+  /**
+   * Appends one event. Events must arrive in seq order starting at 0. For ws.message events
+   * the transport may pass the payload's wire bytes (`raw`): the payload is copied from them
+   * (they must be the bytes `text` was decoded from, or whose base64 is `base64`).
+   */
+  write(ev: WiretraceEvent, raw?: Buffer): void {
+    const inner = this.inner
+    if (inner !== null) {
+      inner.write(ev, raw)
+      this.count = inner.count
+      return
+    }
+    if (this.closed) return
+    this.count++
+    if (this.failed) return
+    if (ev.type === 'ws.message') this.putMessage(ev, raw)
+    else this.putLine(JSON.stringify(ev) + '\n')
+    const r = this.r!
+    if (!r.scheduled) {
+      r.scheduled = true
+      setImmediate(publishSoon)
+    }
+  }
+
+  /** A ws.message as a compact record; anything unusual takes the JSON path. */
+  private putMessage(ev: WsMessageEvent, raw: Buffer | undefined): void {
+    const r = this.r!
+    const conn = ev.conn
+    if (conn !== this.lastConn) {
+      if (conn.length > 64 || NEEDS_ESCAPE.test(conn)) return this.putLine(JSON.stringify(ev) + '\n')
+      this.lastConn = conn
+      this.putBytes(K_CONN, Buffer.from(`,"conn":"${conn}","type":"ws.message","dir":"`, 'utf8'))
+    }
+    const opcode = ev.opcode
+    if (ev.redacted !== undefined || (opcode !== 1 && opcode !== 2) || (ev.truncated !== undefined && ev.truncated !== true)) return this.putLine(JSON.stringify(ev) + '\n')
+    let flags = K_MSG | (opcode << 4) | F_START | (ev.dir === 'in' ? F_IN : 0)
+    const text = ev.text
+    let len: number
+    let str: string | undefined
+    if (text !== undefined) {
+      flags |= F_TEXT
+      if (raw !== undefined && raw.length === ev.size) len = raw.length
+      else {
+        // No wire bytes: the text's UTF-8, if JSON prints it as it is.
+        if (NEEDS_ESCAPE.test(text)) return this.putLine(JSON.stringify(ev) + '\n')
+        raw = undefined
+        str = text
+        len = text.length * 3
+      }
+    } else {
+      const b64 = ev.base64
+      if (b64 === undefined) return this.putLine(JSON.stringify(ev) + '\n')
+      raw = undefined
+      str = b64
+      len = b64.length
+    }
+    if (MSG_HEAD + len > r.maxRecord) return this.putLine(JSON.stringify(ev) + '\n')
+    const o = reserve(r, align8(MSG_HEAD + len))
+    if (o < 0) return this.fail(r.dead ?? 'the writer worker stopped')
+    if (raw !== undefined) r.u8.set(raw, o + MSG_HEAD)
+    else len = r.u8.write(str!, o + MSG_HEAD, flags & F_TEXT ? 'utf8' : 'latin1')
+    const f = o >> 3
+    const f64 = r.f64
+    f64[f + 2] = ev.seq
+    f64[f + 3] = ev.ts
+    f64[f + 4] = ev.size
+    if (ev.truncated) flags |= F_TRUNC
+    if (ev.wireSize !== undefined) {
+      flags |= F_WIRE
+      f64[f + 5] = ev.wireSize
+    }
+    if (ev.frames !== undefined) {
+      flags |= F_FRAMES
+      f64[f + 6] = ev.frames
+    }
+    if (ev.compressed !== undefined) flags |= ev.compressed ? F_HASCOMP | F_COMP : F_HASCOMP
+    const i = o >> 2
+    r.i32[i] = flags
+    r.i32[i + 1] = this.id
+    r.i32[i + 2] = len
+    this.commit(r, align8(MSG_HEAD + len))
+  }
+
+  /** A line already serialised (every event but ws.message), in pieces if it is big. */
+  private putLine(s: string): void {
+    const r = this.r!
+    const max = s.length * 3
+    if (RAW_HEAD + max <= r.maxRecord) {
+      const o = reserve(r, align8(RAW_HEAD + max))
+      if (o < 0) return this.fail(r.dead ?? 'the writer worker stopped')
+      const n = r.u8.write(s, o + RAW_HEAD, 'utf8')
+      const i = o >> 2
+      r.i32[i] = K_RAW | F_START
+      r.i32[i + 1] = this.id
+      r.i32[i + 2] = n
+      this.commit(r, align8(RAW_HEAD + n))
+      return
+    }
+    const b = Buffer.from(s, 'utf8')
+    const piece = r.maxRecord - RAW_HEAD
+    for (let at = 0; at < b.length; at += piece) this.putBytes(at === 0 ? K_RAW | F_START : K_RAW, b.subarray(at, Math.min(b.length, at + piece)))
+  }
+
+  private putBytes(kind: number, b: Uint8Array): void {
+    const r = this.r!
+    const o = reserve(r, align8(RAW_HEAD + b.length))
+    if (o < 0) return this.fail(r.dead ?? 'the writer worker stopped')
+    r.u8.set(b, o + RAW_HEAD)
+    const i = o >> 2
+    r.i32[i] = kind
+    r.i32[i + 1] = this.id
+    r.i32[i + 2] = b.length
+    this.commit(r, align8(RAW_HEAD + b.length))
+  }
+
+  private commit(r: Ring, size: number): void {
+    r.head = (r.head + size) >>> 0
+    if (((r.head - r.published) >>> 0) >= this.flushBytes) publish(r)
+  }
+
+  /** Hands what was written to the worker without waiting for it (see sync()). */
+  flush(): void {
+    if (this.inner) return this.inner.flush()
+    if (!this.closed) publish(this.r!)
+  }
+
+  /**
+   * Returns once every event written so far is in the file (or the writer failed): hands the
+   * records to the worker and waits for it (Atomics.wait, so the caller may read the file next).
+   */
+  sync(): void {
+    if (this.inner) return this.inner.flush()
+    const r = this.r!
+    if (this.closed) return
+    publish(r)
+    this.waitWorker(() => Number(Atomics.load(this.w64, W64_EVENTS)) >= this.count)
+    drainPort(r)
+  }
+
+  /** Waits until done() or the worker gave up on this writer (or died). */
+  private waitWorker(done: () => boolean): void {
+    const r = this.r!
+    for (;;) {
+      const gen = Atomics.load(this.wctl, W_GEN)
+      if (done() || Atomics.load(this.wctl, W_STATE) !== 0) return
+      if (r.dead !== null || Atomics.load(r.ctl, C_DEAD) !== 0) return
+      Atomics.wait(this.wctl, W_GEN, gen, 200)
+    }
+  }
+
+  /** Writes out everything, then closes the file. Synchronous: the file is complete when it returns. */
+  close(): void {
+    if (this.inner) return this.inner.close()
+    if (this.closed) return
+    const r = this.r!
+    const o = reserve(r, RAW_HEAD)
+    this.closed = true
+    if (o >= 0) {
+      r.i32[o >> 2] = K_CLOSE
+      r.i32[(o >> 2) + 1] = this.id
+      r.i32[(o >> 2) + 2] = 0
+      r.head = (r.head + RAW_HEAD) >>> 0
+      publish(r)
+      this.waitWorker(() => false)
+    }
+    drainPort(r)
+    r.writers.delete(this.id)
+    try {
+      fs.fsyncSync(this.fd)
+    } catch {
+      /* best effort */
+    }
+    try {
+      fs.closeSync(this.fd)
+    } catch {
+      /* already closed */
+    }
+  }
+
+  /** @internal Index entries from the worker. */
+  addIndex(entries: number[]): void {
+    for (const e of entries) this.idx.push(e)
+  }
+
+  /** @internal The worker could not write (or stopped). */
+  workerFailed(message: string): void {
+    this.fail(message)
+  }
+
+  /** @internal Background fdatasync, at most once per syncIntervalMs, when there is something new. */
+  maybeSync(now: number): void {
+    if (this.syncIntervalMs <= 0 || this.syncing || this.closed || now - this.lastSync < this.syncIntervalMs) return
+    const written = this.bytesWritten
+    if (written === this.syncedBytes) return
+    this.lastSync = now
+    this.syncing = true
+    fs.fdatasync(this.fd, () => {
+      this.syncing = false
+      this.syncedBytes = written
+    })
+  }
+
+  private fail(message: string): void {
+    if (this.failed) return
+    this.failed = true
+    this.onError?.(new WiretraceError('WT_RECORDING_WRITE', `writing ${this.path} failed: ${message}`, { path: this.path }))
   }
 }

@@ -255,8 +255,8 @@ export function createH2Transport(ctx: TransportContext): Transport {
           const now = mono()
           for (const r of recs.values()) {
             if (!r.gotResponse) {
-              if (now - r.openedAt >= timeoutMs) {
-                recs.delete(r.st)
+              if (!r.quietWarned && now - r.openedAt >= timeoutMs) {
+                r.quietWarned = true
                 emit({ type: 'error', conn, code: 'WT_H2_TIMEOUT', phase: 'open', message: `stream ${r.id || '?'} (${r.path}): no response headers within ${timeoutMs} ms; cancelling it`, fatal: false, detail: { waitingFor: 'response-headers', streamId: r.id, path: r.path, timeoutMs } })
                 lastStreamError = 'WT_H2_TIMEOUT'
                 r.st.close(C.NGHTTP2_CANCEL)
@@ -278,6 +278,89 @@ export function createH2Transport(ctx: TransportContext): Transport {
           started++
           openStream(path)
         }
+      }
+
+      // Per-stream listeners are shared functions (node calls them with `this` = the stream) and
+      // per-stream state lives in one record: no closures per stream, which matters at 20,000 streams.
+      const recOf = (st: http2.ClientHttp2Stream): LiveRec => {
+        const r = recs.get(st)!
+        if (!r.id) r.id = st.id ?? 0
+        return r
+      }
+      function onReady(this: http2.ClientHttp2Stream): void {
+        const r = recOf(this)
+        const path = r.path
+        // Copies of a request carry the same headers: recorded on the first stream of each path only.
+        const first = !sentCache.has(path)
+        const ev = { seq: 0, ts: 0, conn, type: 'h2.stream', streamId: r.id, phase: 'headers-sent' } as H2StreamEvent
+        if (first) ev.headers = sentPairs(path, r.headers)
+        ctx.emit(ev)
+        if (first && finished === 0 && started === 1) {
+          emit({ type: 'http.request', conn, method, url: maybeRedactUrl(spec, new URL(path, url).toString()), headers: sentPairs(path, r.headers), ref: `h2-${r.id}`, ...(body ? { bodySize: body.length } : {}) })
+        }
+      }
+      function onResponse(this: http2.ClientHttp2Stream, h: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader): void {
+        const r = recOf(this)
+        r.gotResponse = true
+        const now = mono()
+        r.lastData = now
+        const status = Number(h[':status'] ?? 0)
+        const pairs = headerPairs(h)
+        let secret = false
+        for (let i = 0; i < pairs.length; i++) {
+          const k = pairs[i]![0]
+          c.bytesIn += k.length + pairs[i]![1].length
+          if (SECRET_HEADERS.has(k)) secret = true
+        }
+        c.lastInAt = now
+        ctx.emit({ seq: 0, ts: 0, conn, type: 'h2.stream', streamId: r.id, phase: 'response', status, headers: secret ? maybeRedactHeaders(spec, pairs) : pairs } as H2StreamEvent)
+        if (status >= 400) {
+          if (lastStreamError !== 'WT_H2_STATUS') {
+            // Once per connection: 20,000 copies answered 503 should not give 20,000 errors.
+            emit({ type: 'error', conn, code: 'WT_H2_STATUS', phase: 'open', message: `stream ${r.id} (${r.path}) answered ${status}`, fatal: false, detail: { status, streamId: r.id } })
+          }
+          lastStreamError = 'WT_H2_STATUS'
+          failedStreams++
+        }
+      }
+      function onData(this: http2.ClientHttp2Stream, chunk: Buffer): void {
+        const r = recOf(this)
+        const now = mono()
+        r.lastData = now
+        c.bytesIn += chunk.length
+        c.lastInAt = now
+        c.msgsIn++
+        ctx.emit({ seq: 0, ts: 0, conn, type: 'h2.stream', streamId: r.id, phase: 'data', size: chunk.length } as H2StreamEvent)
+        ctx.countMessageIn()
+      }
+      function onTrailers(this: http2.ClientHttp2Stream, h: http2.IncomingHttpHeaders): void {
+        emit({ type: 'h2.stream', conn, streamId: recOf(this).id, phase: 'trailers', headers: maybeRedactHeaders(spec, headerPairs(h)) })
+      }
+      function onStreamError(): void {
+        /* reported on close with the RST code */
+      }
+      function onClose(this: http2.ClientHttp2Stream): void {
+        const r = recOf(this)
+        const id = r.id
+        recs.delete(this)
+        live.delete(this)
+        finished++
+        const code = this.rstCode ?? 0
+        if (code !== C.NGHTTP2_NO_ERROR || (!this.readableEnded && !stopped)) {
+          if (!(stopped && code === C.NGHTTP2_CANCEL)) {
+            const name = h2ErrorName(code)
+            emit({ type: 'h2.stream', conn, streamId: id, phase: 'rst', rstCode: code, rstName: name })
+            if (!stopped) {
+              if (lastStreamError !== 'WT_H2_TIMEOUT') lastStreamError = 'WT_H2_STREAM_RESET'
+              failedStreams++
+              emit({ type: 'error', conn, code: 'WT_H2_STREAM_RESET', phase: 'open', message: `stream ${id} (${r.path}) was reset with ${name} (${code})${r.gotResponse ? ' during the response body' : ' before any response'}`, fatal: false, detail: { streamId: id, rstCode: code, rstName: name } })
+            }
+          }
+        } else {
+          ctx.emit({ seq: 0, ts: 0, conn, type: 'h2.stream', streamId: id, phase: 'end' } as H2StreamEvent)
+        }
+        maybeEnd()
+        pump()
       }
 
       function openStream(path: string): void {
@@ -304,83 +387,15 @@ export function createH2Transport(ctx: TransportContext): Transport {
           st.end(body)
           c.bytesOut += body.length
         }
-        const rec: LiveRec = { openedAt: mono(), lastData: 0, gotResponse: false, quietWarned: false, path, id: 0, st }
-        recs.set(st, rec)
-        let id = 0
-        const sid = (): number => id || (id = rec.id = st.id ?? 0)
-        const onReady = (): void => {
-          sid()
-          // Copies of a request carry the same headers: recorded on the first stream of each path only.
-          const first = !sentCache.has(path)
-          const ev = { seq: 0, ts: 0, conn, type: 'h2.stream', streamId: id, phase: 'headers-sent' } as H2StreamEvent
-          if (first) ev.headers = sentPairs(path, headers)
-          emit(ev)
-          if (finished === 0 && started === 1) {
-            emit({ type: 'http.request', conn, method, url: maybeRedactUrl(spec, new URL(path, url).toString()), headers: maybeRedactHeaders(spec, headerPairs(headers as http2.IncomingHttpHeaders)), ref: `h2-${id}`, ...(body ? { bodySize: body.length } : {}) })
-          }
-        }
+        recs.set(st, { openedAt: mono(), lastData: 0, gotResponse: false, quietWarned: false, path, id: 0, st, headers })
         // 'ready' may already have fired inside request() when the session was up.
-        if (st.id) onReady()
+        if (st.id) onReady.call(st)
         else st.once('ready', onReady)
-        st.on('response', (h: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader) => {
-          rec.gotResponse = true
-          rec.lastData = mono()
-          const status = Number(h[':status'] ?? 0)
-          const pairs = headerPairs(h)
-          let secret = false
-          for (const [k, v] of pairs) {
-            c.bytesIn += k.length + v.length
-            if (SECRET_HEADERS.has(k)) secret = true
-          }
-          c.lastInAt = mono()
-          ctx.emit({ seq: 0, ts: 0, conn, type: 'h2.stream', streamId: sid(), phase: 'response', status, headers: secret ? maybeRedactHeaders(spec, pairs) : pairs } as H2StreamEvent)
-          if (status >= 400) {
-            if (lastStreamError !== 'WT_H2_STATUS') {
-              // Once per connection: 20,000 copies answered 503 should not give 20,000 errors.
-              emit({ type: 'error', conn, code: 'WT_H2_STATUS', phase: 'open', message: `stream ${sid()} (${path}) answered ${status}`, fatal: false, detail: { status, streamId: sid() } })
-            }
-            lastStreamError = 'WT_H2_STATUS'
-            failedStreams++
-          }
-        })
-        st.on('data', (chunk: Buffer) => {
-          const now = mono()
-          rec.lastData = now
-          c.bytesIn += chunk.length
-          c.lastInAt = now
-          c.msgsIn++
-          const ev = { seq: 0, ts: 0, conn, type: 'h2.stream', streamId: id || sid(), phase: 'data', size: chunk.length } as H2StreamEvent
-          ctx.emit(ev)
-          ctx.countMessageIn()
-        })
-        st.on('trailers', (h: http2.IncomingHttpHeaders) => {
-          emit({ type: 'h2.stream', conn, streamId: sid(), phase: 'trailers', headers: maybeRedactHeaders(spec, headerPairs(h)) })
-        })
-        st.on('error', () => {
-          /* reported on close with the RST code */
-        })
-        st.on('close', () => {
-          sid()
-          recs.delete(st)
-          live.delete(st)
-          finished++
-          const code = st.rstCode ?? 0
-          if (code !== C.NGHTTP2_NO_ERROR || (!st.readableEnded && !stopped)) {
-            if (!(stopped && code === C.NGHTTP2_CANCEL)) {
-              const name = h2ErrorName(code)
-              emit({ type: 'h2.stream', conn, streamId: id, phase: 'rst', rstCode: code, rstName: name })
-              if (!stopped) {
-                if (lastStreamError !== 'WT_H2_TIMEOUT') lastStreamError = 'WT_H2_STREAM_RESET'
-                failedStreams++
-                emit({ type: 'error', conn, code: 'WT_H2_STREAM_RESET', phase: 'open', message: `stream ${id} (${path}) was reset with ${name} (${code})${rec.gotResponse ? ' during the response body' : ' before any response'}`, fatal: false, detail: { streamId: id, rstCode: code, rstName: name } })
-              }
-            }
-          } else {
-            ctx.emit({ seq: 0, ts: 0, conn, type: 'h2.stream', streamId: id, phase: 'end' } as H2StreamEvent)
-          }
-          maybeEnd()
-          pump()
-        })
+        st.on('response', onResponse)
+        st.on('data', onData)
+        st.on('trailers', onTrailers)
+        st.on('error', onStreamError)
+        st.on('close', onClose)
       }
 
       function maybeEnd(): void {
@@ -463,6 +478,7 @@ interface LiveRec {
   path: string
   id: number
   st: http2.ClientHttp2Stream
+  headers: http2.OutgoingHttpHeaders
 }
 
 function sumPhases(p: DialResult['phases']): number {

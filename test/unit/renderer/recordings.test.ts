@@ -43,7 +43,7 @@ describe('opened recordings', () => {
   it('summarise, stream through batches, read back any event, and refuse writes', async () => {
     const engine = new Engine({ recordingsDir: null, host: 'test' })
     const adapter = new HostAdapter({ engine, host: 'test' })
-    const [summary] = adapter.openRecording(file)
+    const [summary] = await adapter.openRecording(file)
     expect(summary!.id).toMatch(/^r1:/)
     expect(summary!.readOnly).toBe(true)
     const received: WiretraceEvent[] = []

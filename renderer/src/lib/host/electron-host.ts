@@ -10,6 +10,10 @@ export interface PreloadApi {
   readonly versions: { electron: string; chrome: string; app: string }
   requestPort(): void
   openExternal(url: string): Promise<boolean>
+  onOpenFile?(fn: (path: string) => void): void
+  showOpenDialog?(): Promise<boolean>
+  showSaveDialog?(name: string): Promise<string | null>
+  pathForFile?(file: File): string
 }
 
 declare global {

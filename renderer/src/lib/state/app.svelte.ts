@@ -3,12 +3,15 @@
  * the next animation frame (all queued batches at once) and acknowledged after, so the host
  * sends at most what the renderer can paint and coalesces the rest.
  */
-import type { HostClient, LinkState, SavedTarget, HostInfo, DemoInfo, RecordingInfo } from '../../../../shared/common/protocol/index.ts'
+import type { HostClient, LinkState, SavedTarget, HostInfo, DemoInfo, RecordingInfo, RecordingStatus, RecoveryOffer } from '../../../../shared/common/protocol/index.ts'
 import type { LiveBatch, ConnectionSummary } from '../../../../shared/common/live.ts'
 import type { ConnectionSpec, SendItem } from '../../../../shared/common/spec/index.ts'
 import type { WiretraceEvent } from '../../../../shared/common/events/index.ts'
-import { ConnView } from './conn.svelte.ts'
+import { ConnView, MAX_ROWS } from './conn.svelte.ts'
 import { compileFilter, EMPTY_FILTER, type FilterSpec } from '../filter.ts'
+
+/** Events asked for per events.range call (the host's maximum is PARAM_LIMITS.maxRange). */
+export const RANGE_PAGE = 5000
 
 /** Connections listed in the sidebar at most (the oldest finished ones are forgotten first). */
 export const MAX_CONNECTIONS = 200
@@ -29,6 +32,12 @@ export class AppState {
   toast: { text: string; kind: 'error' | 'info' } | null = $state(null)
   /** Wall clock, ticking twice a second, for "reconnecting in N s". */
   now = $state(Date.now())
+  /** Opened recordings still being scanned (progress bars). */
+  opening: RecordingStatus[] = $state.raw([])
+  /** Recordings a crash left unfinished, offered for recovery on start. */
+  recovery: RecoveryOffer[] = $state.raw([])
+  /** The modal in front: export of a recording, or compare two. */
+  dialog: { kind: 'export'; path: string } | { kind: 'compare'; a: string } | null = $state(null)
   /** Batches applied and frames, for the perf bench. */
   readonly counters = { batches: 0, events: 0, frames: 0 }
 
@@ -70,6 +79,60 @@ export class AppState {
     for (const s of list) this.upsert(s)
     this.publishSummaries()
     if (!this.selectedId && this.summaries[0]) this.select(this.summaries[0].id)
+    void this.checkRecovery()
+    if (list.some((s) => s.readOnly)) this.watchOpening()
+  }
+
+  async checkRecovery(): Promise<void> {
+    try {
+      this.recovery = await this.host.call('recording.recoverable', {})
+    } catch {
+      /* an older host: nothing offered */
+    }
+  }
+
+  async recover(offer: RecoveryOffer, thenOpen: boolean): Promise<void> {
+    try {
+      const r = await this.host.call('recording.recover', { path: offer.path })
+      this.recovery = this.recovery.filter((o) => o.path !== offer.path)
+      this.say(`Recovered ${offer.name}${r.droppedBytes ? ` (dropped a partial line of ${r.droppedBytes} bytes)` : ''}`, 'info')
+      void this.refreshRecordings()
+      if (thenOpen) await this.openRecording(r.out)
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  dismissRecovery(offer: RecoveryOffer): void {
+    this.recovery = this.recovery.filter((o) => o.path !== offer.path)
+  }
+
+  openExport(path: string): void {
+    this.dialog = { kind: 'export', path }
+  }
+
+  openCompare(path: string): void {
+    this.dialog = { kind: 'compare', a: path }
+  }
+
+  private openingTimer: ReturnType<typeof setInterval> | null = null
+  /** Polls recording.status while an opened recording is being scanned (the progress bar). */
+  watchOpening(): void {
+    if (this.openingTimer) return
+    const poll = async (): Promise<void> => {
+      try {
+        const st = await this.host.call('recording.status', {})
+        this.opening = st.filter((r) => !r.done)
+        if (!this.opening.length && this.openingTimer) {
+          clearInterval(this.openingTimer)
+          this.openingTimer = null
+        }
+      } catch {
+        /* link lost: the banner says so */
+      }
+    }
+    void poll()
+    this.openingTimer = setInterval(() => void poll(), 200)
   }
 
   view(id: string | null): ConnView | undefined {
@@ -83,7 +146,46 @@ export class AppState {
   select(id: string | null): void {
     this.selectedId = id
     const v = this.view(id)
-    if (v) v.setFilter(this.compiled())
+    if (v) {
+      v.setFilter(this.compiled())
+      void this.fill(v)
+    }
+  }
+
+  /**
+   * Reads back what this view never received (after a reload, or coalesced while live) with
+   * events.range: the newest missing ranges first, in pages of RANGE_PAGE, up to the row cap.
+   * One fill per view at a time; called on select and when the user scrolls up.
+   */
+  async fill(v: ConnView): Promise<void> {
+    if (v.filling) return
+    const s = v.summary
+    const finished = s.state === 'closed' || s.state === 'failed'
+    if (finished && !s.readOnly) v.noteKnownEnd(s.events)
+    if (!v.missing.length) return
+    v.filling = true
+    try {
+      let budget = MAX_ROWS - v.rows.length
+      for (let guard = 0; guard < 1000 && budget > 0; guard++) {
+        const g = v.nextGap(Math.min(RANGE_PAGE, budget))
+        if (!g) break
+        const [from, to] = g
+        let events: WiretraceEvent[] = []
+        try {
+          events = await this.host.call('events.range', { id: v.id, fromSeq: from, count: to - from })
+        } catch (e) {
+          v.gapDone(from, to)
+          if ((e as { code?: string }).code !== 'WT_USAGE') this.say(e)
+          break
+        }
+        v.gapDone(from, to)
+        budget -= v.insertOlder(events)
+        if (!this.views.has(v.id)) break
+      }
+      if (budget <= 0) v.dropGapsBefore(v.rows[0]?.seq ?? 0)
+    } finally {
+      v.filling = false
+    }
   }
 
   setFilter(f: FilterSpec): void {
@@ -166,14 +268,31 @@ export class AppState {
 
   async openRecording(path: string): Promise<void> {
     try {
-      const list = await this.host.call('recording.open', { path })
-      for (const s of list) this.upsert(s)
-      this.publishSummaries()
-      if (list[0]) this.select(list[0].id)
-      else this.say('The recording has no connections yet.', 'info')
+      this.opened(await this.host.call('recording.open', { path }))
     } catch (e) {
       this.say(e)
     }
+  }
+
+  /** A file dropped on the window: by path in Electron, by its bytes in web mode. */
+  async openDropped(file: File, path: string | null): Promise<void> {
+    if (path) return this.openRecording(path)
+    try {
+      const buf = new Uint8Array(await file.arrayBuffer())
+      let bin = ''
+      for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000))
+      this.opened(await this.host.call('recording.upload', { name: file.name, base64: btoa(bin) }))
+    } catch (e) {
+      this.say(e)
+    }
+  }
+
+  private opened(list: ConnectionSummary[]): void {
+    for (const s of list) this.upsert(s)
+    this.publishSummaries()
+    this.watchOpening()
+    if (list[0]) this.select(list[0].id)
+    else this.say('The recording has no connections yet.', 'info')
   }
 
   async startDemo(): Promise<void> {

@@ -17,6 +17,8 @@ export const TRIM_ROWS = 20_000
 export const MAX_POINTS = 1800
 /** Establishment events kept for the waterfall. */
 export const MAX_LIFECYCLE = 200
+/** Gaps (seq ranges never received) remembered per connection; more are merged. */
+export const MAX_GAPS = 256
 
 const LIFECYCLE = new Set([
   'conn.state', 'proxy.rule', 'dns', 'tcp', 'proxy.connect', 'proxy.socks', 'tls', 'http.request', 'http.response',
@@ -28,6 +30,25 @@ export class Series {
   readonly cols: number[][]
   constructor(cols: number) {
     this.cols = Array.from({ length: cols }, () => [])
+  }
+  /** Inserts a point in time order (read-back events arrive older than the live ones). */
+  insert(t: number, ...values: number[]): void {
+    const ts = this.t
+    if (!ts.length || t >= ts[ts.length - 1]!) return this.push(t, ...values)
+    let lo = 0
+    let hi = ts.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (ts[mid]! <= t) lo = mid + 1
+      else hi = mid
+    }
+    if (lo === 0 && ts.length >= MAX_POINTS) return
+    ts.splice(lo, 0, t)
+    for (let i = 0; i < this.cols.length; i++) this.cols[i]!.splice(lo, 0, values[i] ?? NaN)
+    if (ts.length > MAX_POINTS) {
+      ts.shift()
+      for (const c of this.cols) c.shift()
+    }
   }
   push(t: number, ...values: number[]): void {
     this.t.push(t)
@@ -72,6 +93,12 @@ export class ConnView {
   private pendingLifecycle: WiretraceEvent[] = []
   private chartsChanged = false
   private awaitingFirst = false
+  /** seq after the newest event received. */
+  nextSeq = 0
+  /** Seq ranges [from, to) this view never received (coalesced, or from before a reload); fetched with events.range. */
+  readonly missing: Array<[number, number]> = []
+  /** Rows are being read back from the host. */
+  filling = $state(false)
 
   constructor(summary: ConnectionSummary) {
     this.id = summary.id
@@ -118,8 +145,126 @@ export class ConnView {
     this.version++
   }
 
+  /** Notes a gap before `seq` when events were skipped. */
+  private noteSeq(seq: number): void {
+    if (seq > this.nextSeq) this.addGap(this.nextSeq, seq)
+    if (seq >= this.nextSeq) this.nextSeq = seq + 1
+  }
+
+  private addGap(from: number, to: number): void {
+    if (to <= from) return
+    const last = this.missing[this.missing.length - 1]
+    if (last && last[1] >= from) last[1] = Math.max(last[1], to)
+    else this.missing.push([from, to])
+    if (this.missing.length > MAX_GAPS) {
+      // Merge the two oldest: over-fetching a little beats forgetting a gap.
+      const [a, b] = this.missing.splice(0, 2) as [[number, number], [number, number]]
+      this.missing.unshift([a[0], b[1]])
+    }
+  }
+
+  /** A finished (or not live) connection whose newest events never arrived: note the missing tail. */
+  noteKnownEnd(events: number): void {
+    if (events > this.nextSeq) {
+      this.addGap(this.nextSeq, events)
+      this.nextSeq = events
+    }
+  }
+
+  /** The newest missing range to fetch next, at most `max` events, and not past the row cap. */
+  nextGap(max: number): [number, number] | null {
+    const g = this.missing[this.missing.length - 1]
+    if (!g) return null
+    const from = Math.max(g[0], g[1] - max)
+    return [from, g[1]]
+  }
+
+  /** Marks [from, to) as fetched (whatever the host returned). */
+  gapDone(from: number, to: number): void {
+    for (let i = this.missing.length - 1; i >= 0; i--) {
+      const g = this.missing[i]!
+      if (to <= g[0] || from >= g[1]) continue
+      const parts: Array<[number, number]> = []
+      if (g[0] < from) parts.push([g[0], from])
+      if (to < g[1]) parts.push([to, g[1]])
+      this.missing.splice(i, 1, ...parts)
+    }
+  }
+
+  /** Drops the gaps older than `seq` (the row cap: they would be trimmed at once). */
+  dropGapsBefore(seq: number): void {
+    while (this.missing.length && this.missing[0]![1] <= seq) this.missing.shift()
+    if (this.missing[0] && this.missing[0][0] < seq) this.missing[0][0] = seq
+  }
+
+  /**
+   * Events read back from the host (events.range), a contiguous run older than or between
+   * the rows held: merged in seq order into rows, lifecycle and charts.
+   */
+  insertOlder(events: WiretraceEvent[]): number {
+    if (!events.length) return 0
+    const newRows: Row[] = []
+    const life: WiretraceEvent[] = []
+    for (const ev of events) {
+      if (this.findRow(ev.seq)) continue
+      const t = ev.type
+      if (t === 'stats') this.stats.insert(ev.ts / 1000, ev.rateIn, ev.rateOut, ev.msgRateIn, ev.msgRateOut, ev.bufferedAmount ?? NaN, ev.writableLength ?? NaN)
+      else if (t === 'chunk') this.gaps.insert(ev.ts / 1000, ev.gapMs)
+      else if (t === 'ws.pong' && ev.rttMs !== undefined) this.rtt.insert(ev.ts / 1000, ev.rttMs)
+      else if (t === 'h2.ping') this.rtt.insert(ev.ts / 1000, ev.rttMs)
+      if (LIFECYCLE.has(t)) life.push(ev)
+      const row = toRow(ev)
+      if (row) newRows.push(row)
+    }
+    this.chartsChanged = true
+    if (life.length) this.mergeLifecycle(life, events)
+    if (newRows.length) {
+      // One contiguous run: it goes in at one place.
+      const first = newRows[0]!.seq
+      let lo = 0
+      let hi = this.rows.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (this.rows[mid]!.seq < first) lo = mid + 1
+        else hi = mid
+      }
+      this.rows.splice(lo, 0, ...newRows)
+      this.filtered = []
+      this.filteredUpTo = 0
+      this.rowsChanged = true
+    }
+    this.coalesced = Math.max(0, this.coalesced - events.length)
+    this.commit()
+    return newRows.length
+  }
+
+  /** Lifecycle of the latest attempt, with older events read back merged in seq order. */
+  private mergeLifecycle(older: WiretraceEvent[], run: WiretraceEvent[]): void {
+    const all = [...older, ...this.pendingLifecycle].sort((a, b) => a.seq - b.seq)
+    let start = 0
+    for (let i = all.length - 1; i >= 0; i--) {
+      const e = all[i]!
+      if (e.type === 'conn.state' && e.state === 'connecting') {
+        start = i
+        break
+      }
+    }
+    this.pendingLifecycle = all.slice(start, start + MAX_LIFECYCLE)
+    this.lifecycleChanged = true
+    if (this.firstMessageTs === null) {
+      const open = this.pendingLifecycle.findLast((e) => e.type === 'open')
+      if (open) {
+        const first = run.find((e) => e.seq > open.seq && (e.type === 'ws.message' || e.type === 'sse.event' || e.type === 'stream.line' || e.type === 'stream.data' || e.type === 'poll.cycle'))
+        if (first) this.firstMessageTs = first.ts
+      }
+    }
+  }
+
   /** O(1) per event: route it to rows, lifecycle or charts. */
   add(ev: WiretraceEvent): void {
+    // Already read back with events.range (rare: a batch in flight while filling).
+    if (ev.seq < this.nextSeq && this.findRow(ev.seq)) return
+    this.noteSeq(ev.seq)
     const t = ev.type
     if (t === 'stats') {
       this.stats.push(ev.ts / 1000, ev.rateIn, ev.rateOut, ev.msgRateIn, ev.msgRateOut, ev.bufferedAmount ?? NaN, ev.writableLength ?? NaN)

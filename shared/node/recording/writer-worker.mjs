@@ -1,0 +1,380 @@
+// The recording writer's worker thread (plain JavaScript: TypeScript loaders do not reach
+// worker threads). It takes records from the shared ring that writer.ts fills on the main
+// thread, encodes each one as a JSON line byte-identical to JSON.stringify(ev) + '\n', and
+// appends the lines to the recordings' files with synchronous writes.
+//
+// One worker serves every RecordingWriter of the process. The ring layout, flags and control
+// slots are defined in writer.ts (RING_* constants); keep both files in step.
+import fs from 'node:fs'
+import { isUtf8 } from 'node:buffer'
+import { receiveMessageOnPort, workerData } from 'node:worker_threads'
+
+// Control slots (Int32 indices, one cache line apart) - same as writer.ts.
+const C_HEAD = 0
+const C_TAIL = 16
+const C_WSLEEP = 32
+const C_MWAIT = 48
+const C_READY = 80
+const C_DEAD = 96
+
+// Record kinds and flags - same as writer.ts.
+const K_PAD = 1
+const K_MSG = 2
+const K_RAW = 3
+const K_CONN = 4
+const K_CLOSE = 5
+const F_START = 1 << 8
+const F_IN = 1 << 9
+const F_TEXT = 1 << 10
+const F_TRUNC = 1 << 11
+const F_WIRE = 1 << 12
+const F_FRAMES = 1 << 13
+const F_HASCOMP = 1 << 14
+const F_COMP = 1 << 15
+const MSG_HEAD = 56
+const RAW_HEAD = 16
+
+// Per-writer control (Int32 indices / BigInt64 indices) - same as writer.ts.
+const W_GEN = 0
+const W_STATE = 1 // 0 open, 1 closed, 2 failed
+const W64_WRITTEN = 1
+const W64_EVENTS = 2
+
+const INDEX_STRIDE = 1024
+
+const { ring, ctl: ctlSab, port } = workerData
+const cap = ring.byteLength
+const mask = cap - 1
+const u8 = Buffer.from(ring)
+const i32 = new Int32Array(ring)
+const f64 = new Float64Array(ring)
+const ring32 = new Int32Array(ring)
+const ctl = new Int32Array(ctlSab)
+
+const ARENA = 1024 * 1024
+let arena = Buffer.allocUnsafe(ARENA)
+let dv = new DataView(arena.buffer, arena.byteOffset, arena.length)
+let pos = 0
+/** The writer whose bytes are in the arena. */
+let cur = null
+/** id -> writer state */
+const writers = new Map()
+
+const bytes = (s) => new Uint8Array(Buffer.from(s, 'latin1'))
+const K_SEQ = bytes('{"seq":')
+const K_TS = bytes(',"ts":')
+const K_IN = bytes('in","opcode":')
+const K_OUT = bytes('out","opcode":')
+const K_SIZE = bytes(',"size":')
+const K_TEXT = bytes(',"text":')
+const K_BASE64 = bytes(',"base64":')
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+const K_TRUNCATED = bytes(',"truncated":true')
+const K_WIRE = bytes(',"wireSize":')
+const K_FRAMES = bytes(',"frames":')
+const K_COMP_T = bytes(',"compressed":true')
+const K_COMP_F = bytes(',"compressed":false')
+
+const digits = new Uint8Array(24)
+/** A number as JSON prints it; integers below 2^53 without building a string. */
+function putNum(a, p, n) {
+  if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) return p + a.write(JSON.stringify(n), p, 'latin1')
+  if (n < 10) {
+    a[p] = 48 + n
+    return p + 1
+  }
+  let d = 0
+  if (n <= 0x7fffffff) {
+    let m = n | 0
+    while (m > 0) {
+      const q = (m / 10) | 0
+      digits[d++] = 48 + m - q * 10
+      m = q
+    }
+  } else {
+    while (n > 0) {
+      const q = Math.floor(n / 10)
+      digits[d++] = 48 + (n - q * 10)
+      n = q
+    }
+  }
+  while (d > 0) a[p++] = digits[--d]
+  return p
+}
+
+let tsWhole = -1
+const tsBytes = new Uint8Array(24)
+let tsLen = 0
+/** A timestamp (ms with at most microsecond digits) printed as JSON would; the ms part is cached. */
+function putTs(a, p, ts) {
+  let whole = Math.floor(ts)
+  let frac = Math.round((ts - whole) * 1000)
+  if (!(ts >= 0) || whole + frac / 1000 !== ts) return p + a.write(JSON.stringify(ts), p, 'latin1')
+  if (frac === 1000) {
+    whole++
+    frac = 0
+  }
+  if (whole !== tsWhole) {
+    tsWhole = whole
+    tsLen = putNum(tsBytes, 0, whole)
+  }
+  for (let i = 0; i < tsLen; i++) a[p + i] = tsBytes[i]
+  p += tsLen
+  if (frac === 0) return p
+  a[p++] = 46 // .
+  const d0 = Math.floor(frac / 100)
+  const d1 = Math.floor(frac / 10) % 10
+  const d2 = frac % 10
+  a[p++] = 48 + d0
+  if (d1 !== 0 || d2 !== 0) a[p++] = 48 + d1
+  if (d2 !== 0) a[p++] = 48 + d2
+  return p
+}
+
+/** Takes the registrations the main thread posted (it posts before it writes the writer's first record). */
+function register(id) {
+  for (;;) {
+    const got = receiveMessageOnPort(port)
+    if (!got) return writers.get(id)
+    const msg = got.message
+    if (msg.op === 'open') {
+      writers.set(msg.id, {
+        id: msg.id,
+        fd: msg.fd,
+        ctl: new Int32Array(msg.ctl),
+        ctl64: new BigInt64Array(msg.ctl),
+        written: msg.written,
+        events: 0,
+        conn: new Uint8Array(0),
+        failed: false,
+        index: [],
+      })
+    }
+    if (writers.has(id)) return writers.get(id)
+  }
+}
+
+/** Writes the arena to its writer's file and publishes what is on disk. */
+function flush() {
+  const w = cur
+  if (w === null) return
+  const n = pos
+  pos = 0
+  cur = null
+  if (!w.failed && n > 0) {
+    try {
+      let off = 0
+      while (off < n) off += fs.writeSync(w.fd, arena, off, n - off)
+      w.written += n
+    } catch (e) {
+      fail(w, e)
+    }
+  }
+  // A one-off big arena (a huge line) is not kept.
+  if (arena.length > ARENA) setArena(Buffer.allocUnsafe(ARENA))
+  publish(w)
+}
+
+function publish(w) {
+  if (w.index.length) {
+    port.postMessage({ id: w.id, index: w.index })
+    w.index = []
+  }
+  Atomics.store(w.ctl64, W64_WRITTEN, BigInt(w.written))
+  Atomics.store(w.ctl64, W64_EVENTS, BigInt(w.events))
+  Atomics.add(w.ctl, W_GEN, 1)
+  Atomics.notify(w.ctl, W_GEN)
+}
+
+function fail(w, e) {
+  w.failed = true
+  Atomics.store(w.ctl, W_STATE, 2)
+  port.postMessage({ id: w.id, error: e && e.message ? e.message : String(e) })
+}
+
+function setArena(b) {
+  arena = b
+  dv = new DataView(b.buffer, b.byteOffset, b.length)
+}
+
+/** Makes room for `need` bytes of writer w in the arena; returns the arena (maybe a one-off bigger buffer). */
+function room(w, need) {
+  if (cur !== w || pos + need > arena.length) flush()
+  cur = w
+  if (need > arena.length) setArena(Buffer.allocUnsafe(need))
+  return arena
+}
+
+function startEvent(w) {
+  if ((w.events & (INDEX_STRIDE - 1)) === 0) w.index.push(w.written + (cur === w ? pos : 0))
+  w.events++
+}
+
+/** Copies a small constant (a loop beats TypedArray#set's call overhead at these sizes). */
+function put(a, p, src) {
+  const n = src.length
+  for (let i = 0; i < n; i++) a[p + i] = src[i]
+  return p + n
+}
+
+/**
+ * Copies a text payload after `"` at a[p], four bytes at a time, and tells whether JSON can
+ * take it as it is: no byte below 0x20, no quote, no backslash (SWAR tests on 32-bit words);
+ * bytes above 0x7f are checked as UTF-8 afterwards. Returns the end, or -1 if JSON must escape.
+ */
+function copyText(a, dv, p, p0, e0) {
+  let bad = 0
+  let high = 0
+  let q = p
+  const w0 = p0 >> 2
+  const w1 = w0 + ((e0 - p0) >> 2)
+  if (LITTLE) {
+    for (let k = w0; k < w1; k++) {
+      const x = ring32[k]
+      dv.setInt32(q, x, true)
+      q += 4
+      const y = x ^ 0x22222222
+      const z = x ^ 0x5c5c5c5c
+      bad |= ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y) | ((z - 0x01010101) & ~z)
+      high |= x
+    }
+  }
+  for (let i = LITTLE ? w1 << 2 : p0; i < e0; i++) {
+    const c = u8[i]
+    a[q++] = c
+    if (c < 0x20 || c === 0x22 || c === 0x5c) bad |= 0x80
+    high |= c
+  }
+  if ((bad & 0x80808080) !== 0) return -1
+  if ((high & 0x80808080) !== 0 && !isUtf8(u8.subarray(p0, e0))) return -1
+  return q
+}
+
+/** Encodes one ws.message record (at ring offset o) as its JSON line. */
+function encodeMessage(w, o, hdr, len) {
+  const p0 = o + MSG_HEAD
+  const e0 = p0 + len
+  const isText = (hdr & F_TEXT) !== 0
+  // Room for the worst case: JSON escapes take up to 6 bytes per byte.
+  const a = room(w, 256 + w.conn.length + (isText ? 6 * len : len))
+  startEvent(w)
+  let p = pos
+  const fo = o >> 3
+  p = putNum(a, put(a, p, K_SEQ), f64[fo + 2])
+  p = putTs(a, put(a, p, K_TS), f64[fo + 3])
+  p = put(a, p, w.conn)
+  p = put(a, p, hdr & F_IN ? K_IN : K_OUT)
+  a[p++] = 48 + ((hdr >> 4) & 15)
+  p = putNum(a, put(a, p, K_SIZE), f64[fo + 4])
+  if (isText) {
+    p = put(a, p, K_TEXT)
+    a[p] = 34 // "
+    const q = copyText(a, dv, p + 1, p0, e0)
+    if (q < 0) p += a.write(JSON.stringify(u8.toString('utf8', p0, e0)), p, 'utf8')
+    else {
+      p = q
+      a[p++] = 34
+    }
+  } else {
+    p = put(a, p, K_BASE64)
+    a[p++] = 34
+    if (len <= 256) for (let i = p0; i < e0; i++) a[p++] = u8[i]
+    else p += u8.copy(a, p, p0, e0)
+    a[p++] = 34
+  }
+  if (hdr & F_TRUNC) p = put(a, p, K_TRUNCATED)
+  if (hdr & F_WIRE) p = putNum(a, put(a, p, K_WIRE), f64[fo + 5])
+  if (hdr & F_FRAMES) p = putNum(a, put(a, p, K_FRAMES), f64[fo + 6])
+  if (hdr & F_HASCOMP) p = put(a, p, hdr & F_COMP ? K_COMP_T : K_COMP_F)
+  a[p++] = 125 // }
+  a[p++] = 10
+  pos = p
+}
+
+function closeWriter(w) {
+  if (cur === w) flush()
+  else publish(w)
+  if (!w.failed) Atomics.store(w.ctl, W_STATE, 1)
+  Atomics.add(w.ctl, W_GEN, 1)
+  Atomics.notify(w.ctl, W_GEN)
+  writers.delete(w.id)
+}
+
+/** Handles the record at ring offset o; returns its size in the ring. */
+function handle(o) {
+  const hdr = i32[o >> 2]
+  const kind = hdr & 15
+  if (kind === K_PAD) return cap - o
+  const id = i32[(o >> 2) + 1]
+  const len = i32[(o >> 2) + 2]
+  const w = writers.get(id) ?? register(id)
+  switch (kind) {
+    case K_MSG:
+      if (w && !w.failed) encodeMessage(w, o, hdr, len)
+      return (MSG_HEAD + len + 7) & ~7
+    case K_RAW:
+      if (w && !w.failed) {
+        const a = room(w, len)
+        if (hdr & F_START) startEvent(w)
+        u8.copy(a, pos, o + RAW_HEAD, o + RAW_HEAD + len)
+        pos += len
+      }
+      return (RAW_HEAD + len + 7) & ~7
+    case K_CONN:
+      if (w) w.conn = new Uint8Array(u8.subarray(o + RAW_HEAD, o + RAW_HEAD + len))
+      return (RAW_HEAD + len + 7) & ~7
+    case K_CLOSE:
+      if (w) closeWriter(w)
+      return RAW_HEAD
+    default:
+      throw new Error(`recording ring corrupt: record kind ${kind} at ${o}`)
+  }
+}
+
+const GIVE_BACK = 64 * 1024
+
+/** Publishes the room taken; wakes a waiting main thread once a quarter of the ring is free (or at the batch end). */
+function giveBack(tail, end) {
+  Atomics.store(ctl, C_TAIL, tail | 0)
+  if (Atomics.load(ctl, C_MWAIT) !== 0 && (end || cap - ((Atomics.load(ctl, C_HEAD) - tail) >>> 0) >= cap >>> 2)) Atomics.notify(ctl, C_TAIL)
+}
+
+function loop() {
+  let tail = Atomics.load(ctl, C_TAIL) >>> 0
+  for (;;) {
+    const head = Atomics.load(ctl, C_HEAD)
+    if (head === (tail | 0)) {
+      // Caught up: what was taken is written before sleeping.
+      flush()
+      Atomics.store(ctl, C_WSLEEP, 1)
+      if (Atomics.load(ctl, C_HEAD) === (tail | 0)) Atomics.wait(ctl, C_HEAD, tail | 0, 1000)
+      Atomics.store(ctl, C_WSLEEP, 0)
+      continue
+    }
+    // Room is given back every 64 KiB and at the end of the batch, not per record.
+    let given = tail
+    while ((tail | 0) !== head) {
+      tail = (tail + handle(tail & mask)) >>> 0
+      if (((tail - given) >>> 0) >= GIVE_BACK) {
+        given = tail
+        giveBack(tail, false)
+      }
+    }
+    giveBack(tail, true)
+  }
+}
+
+Atomics.store(ctl, C_READY, 1)
+Atomics.notify(ctl, C_READY)
+try {
+  loop()
+} catch (e) {
+  Atomics.store(ctl, C_DEAD, 1)
+  Atomics.notify(ctl, C_TAIL)
+  for (const w of writers.values()) {
+    fail(w, e)
+    Atomics.add(w.ctl, W_GEN, 1)
+    Atomics.notify(w.ctl, W_GEN)
+  }
+  throw e
+}
