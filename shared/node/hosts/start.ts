@@ -63,9 +63,28 @@ async function startWeb(why: string): Promise<void> {
   process.on('SIGTERM', stop)
 }
 
+/**
+ * Installs skip install scripts (.npmrc), so the first start fetches Electron's binary with
+ * its own installer. Offline it fails at once (no DNS) and we fall back to web mode.
+ */
+function fetchElectron(): string | null {
+  const installer = path.join(root, 'node_modules', 'electron', 'install.js')
+  if (!fs.existsSync(installer) || process.env.WIRETRACE_NO_ELECTRON_DOWNLOAD) return null
+  process.stdout.write('wiretrace: first start: downloading the Electron binary (once)…\n')
+  const r = spawnSync(process.execPath, [installer], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000, encoding: 'utf8' })
+  if (r.status === 0) return null
+  const reason = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|getaddrinfo/.exec(r.stderr ?? '')?.[0]
+  return reason ? `no network to download it (${reason})` : `its download failed (${(r.stderr ?? '').trim().split('\n')[0] ?? `status ${r.status}`})`
+}
+
 async function main(): Promise<void> {
   if (needsBuild()) build()
-  const bin = findElectronBinary(root)
+  let bin = findElectronBinary(root)
+  if (!bin.ok && fs.existsSync(path.join(root, 'node_modules', 'electron', 'package.json'))) {
+    const failed = fetchElectron()
+    bin = findElectronBinary(root)
+    if (!bin.ok && failed) return startWeb(`${bin.why}; ${failed}`)
+  }
   if (!bin.ok) return startWeb(bin.why)
   const noDisplay = displayProblem()
   if (noDisplay) return startWeb(noDisplay)
