@@ -240,6 +240,40 @@ describe('inspector in Chromium', () => {
     await shot(page, '11-sse')
   })
 
+  it('reads back what the live view coalesced when the user scrolls up', async () => {
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/flood?rate=40000&size=40&seconds=3`)
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await page.getByRole('heading', { name: /flood/ }).waitFor()
+    await page.getByTestId('conn-state').filter({ hasText: 'open' }).waitFor({ timeout: 10_000 })
+    // A busy page: no frame, no ack for 1.2 s, so the host coalesces (it never slows the connection).
+    await page.evaluate(() => {
+      const t = performance.now()
+      while (performance.now() - t < 1200) {
+        /* busy */
+      }
+    })
+    await page.getByText(/live view coalesced/).waitFor({ timeout: 5000 })
+    // Scrolling up while it streams reads the skipped events back from the host.
+    await page.getByRole('listbox', { name: 'Messages' }).hover()
+    await page.mouse.wheel(0, -600)
+    await page.getByTestId('conn-state').filter({ hasText: /closed 1000/ }).waitFor({ timeout: 15_000 })
+    const state = (await page.getByTestId('conn-state').textContent()) ?? ''
+    const sent = Number(/flood done: (\d+)/.exec(state)?.[1])
+    await page.mouse.wheel(0, -600)
+    await page.waitForFunction(() => !document.body.textContent?.includes('live view coalesced'), undefined, { timeout: 15_000 })
+    await page.locator('#filter-kind').selectOption('messages')
+    try {
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid="filter-count"]')?.getAttribute('data-match')) === n, sent, { timeout: 5000 }).catch(() => {})
+      const listed = Number(await page.getByTestId('filter-count').getAttribute('data-match'))
+      console.log(`flood: ${state.trim()}; data messages listed after the read-back: ${listed}`)
+      expect(sent).toBeGreaterThan(10_000)
+      expect(listed).toBe(sent)
+      await shot(page, '19-coalesced-read-back')
+    } finally {
+      await page.locator('#filter-kind').selectOption('all')
+    }
+  }, 60_000)
+
   it('opens a recording read-only and streams its events', async () => {
     await page.getByRole('button', { name: 'Refresh recordings' }).click()
     const recs = fs.readdirSync(path.join(tmp, 'rec')).filter((n) => n.endsWith('.jsonl'))

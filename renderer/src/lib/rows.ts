@@ -43,7 +43,12 @@ export function commonName(dn: string): string {
 
 /** Hides a password in a proxy URL for display ("http://alice:pw@proxy" → "http://alice:***@proxy"). */
 export function hideUserinfo(url: string): string {
-  return url.replace(/(\/\/[^/:@\s]*):[^@/\s]*@/g, '$1:***@')
+  return url.replace(/(\/\/[^/:@\s]*):([^@/\s]*)@/g, (all, user: string, pass: string) => (/^(\[redacted\]|%5Bredacted%5D)$/i.test(pass) ? all : `${user}:***@`))
+}
+
+/** A URL for display: no password, and a redacted userinfo reads as [redacted]. */
+export function displayUrl(url: string): string {
+  return hideUserinfo(url).replace(/%5Bredacted%5D/gi, '[redacted]')
 }
 
 function ms(n: number): string {
@@ -126,7 +131,7 @@ export function toRow(ev: WiretraceEvent): Row | null {
       break
     case 'error':
       label = 'ERROR'
-      preview = clip(`${ev.code}: ${ev.message}`)
+      preview = clip(hideUserinfo(`${ev.code}: ${ev.message}`))
       kind = 'error'
       break
     case 'diagnosis':

@@ -28,7 +28,7 @@ import {
   type SavedTarget,
 } from '../../common/protocol/index.ts'
 import { startDemoServers, type DemoServers } from '../demo/servers.ts'
-import { MAX_OPEN_RECORDINGS, OpenedRecording } from './recordings.ts'
+import { FIRST_SCAN_BYTES, MAX_OPEN_RECORDINGS, OpenedRecording } from './recordings.ts'
 import { sniff } from '../recording/files.ts'
 import { importRecording } from '../recording/import.ts'
 import { exportRecording, previewExport } from '../recording/export.ts'
@@ -263,7 +263,7 @@ export class HostAdapter {
     }
     const key = `r${++this.recCounter}`
     const rec = new OpenedRecording(key, readFrom, shownName ?? file)
-    rec.scanStep()
+    rec.scanStep(FIRST_SCAN_BYTES)
     this.recordings.set(key, rec)
     return rec.summaries()
   }
@@ -455,12 +455,17 @@ export class Peer {
     const summaries = raw.summaries
     // Opened recordings stream through the same path, in the room the live events left.
     const limit = this.adapter.engine.limits.maxBatchEvents
+    // The room the live events left is shared fairly: a huge recording still streaming does
+    // not hold back one opened after it.
+    let streaming = 0
+    for (const rec of this.adapter.recordings.values()) if ((this.recCursors.get(rec.key) ?? rec.dataStart) < rec.scanned) streaming++
+    const share = streaming ? Math.max(1, Math.floor((limit - events.length) / streaming)) : 0
     for (const rec of this.adapter.recordings.values()) {
       const cursor = this.recCursors.get(rec.key) ?? rec.dataStart
       const scannedBefore = this.recScanned.get(rec.key) ?? -1
       if (cursor >= rec.scanned && scannedBefore === rec.scanned) continue
       this.recScanned.set(rec.key, rec.scanned)
-      const room = limit - events.length
+      const room = Math.min(share, limit - events.length)
       if (room > 0 && cursor < rec.scanned) {
         const { events: recEvents, next } = rec.readFrom(cursor, room)
         this.recCursors.set(rec.key, next)

@@ -111,7 +111,10 @@ export class OpenedRecording {
     return out
   }
 
+  private closed = false
+
   close(): void {
+    this.closed = true
     if (this.timer) clearImmediate(this.timer)
     this.timer = null
     try {
@@ -152,10 +155,22 @@ export class OpenedRecording {
   }
 
   /** One background scan step (also called once at open so the first summaries exist). */
-  scanStep(): void {
+  scanStep(bytes: number = SCAN_CHUNK * 4): void {
+    // Called at open and then from its own immediate: never two chains at once.
+    if (this.timer) clearImmediate(this.timer)
     this.timer = null
-    if (this.done) return
-    const chunk = Math.min(SCAN_CHUNK * 4, this.size - this.scanned)
+    if (this.done || this.closed) return
+    try {
+      this.scanChunk(bytes)
+    } catch (e) {
+      // A read error (file removed, disk gone) ends the scan; what was indexed stays readable.
+      this.error = `reading stopped at byte ${this.scanned}: ${(e as Error).message}`
+      this.done = true
+    }
+  }
+
+  private scanChunk(bytes: number): void {
+    const chunk = Math.min(bytes, this.size - this.scanned)
     if (chunk <= 0) {
       this.done = true
       return
@@ -172,7 +187,15 @@ export class OpenedRecording {
       if (!ev) continue
       let c = this.conns.get(ev.conn)
       if (!c) {
-        c = { summary: { ...emptySummary(this.uiId(ev.conn)), readOnly: true, recordingPath: this.shownPath }, offsets: [] }
+        // The header names the connection's URL even before its conn.start is read.
+        const spec = this.header?.connections.find((x) => x.id === ev.conn)
+        const summary = { ...emptySummary(this.uiId(ev.conn)), readOnly: true, recordingPath: this.shownPath, startedAt: ev.ts }
+        if (spec) {
+          summary.url = spec.url
+          summary.transport = spec.transport
+          if (spec.name) summary.name = spec.name
+        }
+        c = { summary, offsets: [] }
         this.conns.set(ev.conn, c)
       }
       if (ev.seq % INDEX_STRIDE === 0) c.offsets[ev.seq / INDEX_STRIDE] = lineOffset
@@ -180,9 +203,14 @@ export class OpenedRecording {
       applySummary(c.summary, ev)
       c.summary.id = this.uiId(ev.conn)
     }
-    if (start === 0 && n === chunk && chunk < MAX_LINE) {
+    if (start === 0 && n === chunk && chunk === bytes && bytes < SCAN_CHUNK * 4) {
+      // A line longer than a small first step: the next, full-size step reads it.
+    } else if (start === 0 && n === chunk && chunk < MAX_LINE) {
       // One line longer than the step: skip it (reported as an error, the rest stays readable).
-      this.error = `a line at byte ${this.scanned} is longer than ${chunk} bytes and was skipped`
+      this.error =
+        this.scanned + chunk >= this.size
+          ? `the last line (from byte ${this.scanned}) is incomplete: the recording was cut off; it was left out (recovery repairs the file)`
+          : `a line at byte ${this.scanned} is longer than ${chunk} bytes and was skipped`
       const next = buf.indexOf(10)
       this.scanned += next >= 0 ? next + 1 : n
     } else this.scanned += start
@@ -193,3 +221,6 @@ export class OpenedRecording {
     this.timer = setImmediate(() => this.scanStep())
   }
 }
+
+/** Bytes indexed synchronously when a recording is opened: enough for the first rows, quick to answer. */
+export const FIRST_SCAN_BYTES = 256 * 1024

@@ -55,7 +55,7 @@ export interface WriterOptions {
 }
 
 /** Default size of the ring shared with the writer worker. */
-export const DEFAULT_RING_BYTES = 8 * 1024 * 1024
+export const DEFAULT_RING_BYTES = Number(process.env.WT_RING ?? 8 * 1024 * 1024)
 
 /** Characters JSON must escape in a string: quote, backslash, controls; and lone surrogates. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
@@ -406,6 +406,11 @@ let ringFailure: string | null = null
 let noticeGiven = false
 
 const align8 = (n: number): number => (n + 7) & ~7
+
+/** Whether recordings are written by the worker (`running`), and why not if it could not start or stopped. */
+export function recordingWorkerStatus(): { running: boolean; ringBytes: number; failure: string | null } {
+  return { running: ring !== null && ring.dead === null, ringBytes: ring?.cap ?? 0, failure: ring?.dead ?? ringFailure }
+}
 
 function startRing(bytes: number): Ring | string {
   let worker: Worker | null = null
@@ -780,7 +785,7 @@ export class RecordingWriter {
     const r = this.r!
     for (;;) {
       const gen = Atomics.load(this.wctl, W_GEN)
-      if (done() || Atomics.load(this.wctl, W_STATE) !== 0) return
+      if (this.failed || done() || Atomics.load(this.wctl, W_STATE) !== 0) return
       if (r.dead !== null || Atomics.load(r.ctl, C_DEAD) !== 0) return
       Atomics.wait(this.wctl, W_GEN, gen, 200)
     }

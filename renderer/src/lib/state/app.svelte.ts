@@ -116,12 +116,21 @@ export class AppState {
   }
 
   private openingTimer: ReturnType<typeof setInterval> | null = null
+  // Keys of recordings whose scan error was shown once (not reactive).
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  private readonly reportedErrors = new Set<string>()
   /** Polls recording.status while an opened recording is being scanned (the progress bar). */
   watchOpening(): void {
     if (this.openingTimer) return
     const poll = async (): Promise<void> => {
       try {
         const st = await this.host.call('recording.status', {})
+        for (const r of st) {
+          if (r.error && !this.reportedErrors.has(r.key)) {
+            this.reportedErrors.add(r.key)
+            this.say(`${r.name}: ${r.error}`)
+          }
+        }
         this.opening = st.filter((r) => !r.done)
         if (!this.opening.length && this.openingTimer) {
           clearInterval(this.openingTimer)

@@ -240,7 +240,8 @@ export class ConnView {
 
   /** Lifecycle of the latest attempt, with older events read back merged in seq order. */
   private mergeLifecycle(older: WiretraceEvent[], run: WiretraceEvent[]): void {
-    const all = [...older, ...this.pendingLifecycle].sort((a, b) => a.seq - b.seq)
+    const sorted = [...older, ...this.pendingLifecycle].sort((a, b) => a.seq - b.seq)
+    const all = sorted.filter((e, i) => i === 0 || sorted[i - 1]!.seq !== e.seq)
     let start = 0
     for (let i = all.length - 1; i >= 0; i--) {
       const e = all[i]!
