@@ -52,12 +52,12 @@ describe('WebSocket: messages and frames', () => {
 
   it('records the upgrade request and response headers exactly as on the wire', async () => {
     const s = await serve(wsServer(() => undefined, { handleProtocols: (p) => [...p][1] ?? false }))
-    const r = start({ url: s.url + 'path?q=1', transport: 'ws', headers: [['X-Trace', 'abc'], ['Authorization', 'Bearer s3cret']], ws: { subprotocols: ['a', 'b'], origin: 'http://example.test' } })
+    const r = start({ url: s.url + 'path?q=1&access_token=t0ken', transport: 'ws', headers: [['X-Trace', 'abc'], ['Authorization', 'Bearer s3cret']], ws: { subprotocols: ['a', 'b'], origin: 'http://example.test' } })
     await r.waitFor('open')
     r.conn.close()
     await r.conn.done
     const req = r.of('http.request')[0]!
-    expect(req.url).toBe(`${s.url}path?q=1`)
+    expect(req.url).toBe(`${s.url}path?q=1&access_token=%5Bredacted%5D`)
     expect(req.headers).toContainEqual(['X-Trace', 'abc'])
     expect(req.headers).toContainEqual(['Authorization', 'Bearer [redacted]'])
     expect(req.headers).toContainEqual(['Sec-WebSocket-Protocol', 'a,b'])
@@ -67,6 +67,7 @@ describe('WebSocket: messages and frames', () => {
     expect(r.of('ws.negotiated')[0]!.protocol).toBe('b')
     // The secret never reached the file.
     expect(fs.readFileSync(r.file, 'utf8')).not.toContain('s3cret')
+    expect(fs.readFileSync(r.file, 'utf8')).not.toContain('t0ken')
   })
 
   it('shows whether permessage-deflate was negotiated, and its parameters', async () => {

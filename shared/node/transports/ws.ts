@@ -15,7 +15,7 @@ import { backoffDelay, mayRetry, resolveReconnect } from '../../common/backoff.t
 import { closeCodeMeaning, isSendableCloseCode } from '../../common/close-codes.ts'
 import { base64ToBytes } from '../../common/bytes.ts'
 import { WsFrameInspector, findHeadEnd, parseHead } from '../../common/parsers/ws-frames.ts'
-import { redactHeaders } from '../../common/redact.ts'
+import { redactHeaders, redactUrl } from '../../common/redact.ts'
 import type { Transport, TransportContext } from '../engine/types.ts'
 import { mono, ms, TIME_ORIGIN } from '../engine/clock.ts'
 import { parseTargetUrl } from '../engine/validate.ts'
@@ -377,7 +377,7 @@ export function createWsTransport(ctx: TransportContext): Transport {
         type: 'http.request',
         conn,
         method,
-        url: spec.keepSecrets ? url.toString() : new URL(target, url).toString().replace(/^http/, 'ws'),
+        url: spec.keepSecrets ? url.toString() : redactUrl(new URL(target, url).toString().replace(/^http/, 'ws')),
         headers: spec.keepSecrets ? parsed.headers : redactHeaders(parsed.headers),
       })
     }
