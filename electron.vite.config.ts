@@ -3,7 +3,8 @@
  * (sandboxed CommonJS), renderer (Svelte 5, root renderer/, output out/renderer).
  * `npm run build` runs it; web mode serves out/renderer as is.
  */
-import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import type { Plugin } from 'vite'
@@ -25,9 +26,29 @@ function localRequireRename(): Plugin {
   }
 }
 
+/**
+ * The recording writer's worker is plain JavaScript loaded with
+ * `new URL('./writer-worker.mjs', import.meta.url)`, which Vite leaves alone in a Node build:
+ * emit the file next to every chunk that refers to it.
+ */
+function writerWorker(): Plugin {
+  const file = resolve('shared/node/recording/writer-worker.mjs')
+  return {
+    name: 'wiretrace:writer-worker',
+    generateBundle(_opts, bundle) {
+      const source = readFileSync(file, 'utf8')
+      const dirs = new Set<string>()
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type === 'chunk' && chunk.code.includes('./writer-worker.mjs')) dirs.add(dirname(chunk.fileName))
+      }
+      for (const dir of dirs) this.emitFile({ type: 'asset', fileName: join(dir, 'writer-worker.mjs'), source })
+    },
+  }
+}
+
 export default defineConfig({
   main: {
-    plugins: [localRequireRename()],
+    plugins: [localRequireRename(), writerWorker()],
     build: {
       outDir: 'out/main',
       rolldownOptions: {

@@ -40,7 +40,8 @@ const LIMIT_CODES: Record<string, string> = {
   connectTimeoutMs: 'WT_CONNECT_TIMEOUT',
   maxInspectorBacklog: 'WT_LIMIT_INSPECTOR_BACKLOG',
   liveRingSize: '(older events read back from the recording)',
-  recorderFlushBytes: '(a synchronous write)',
+  recorderFlushBytes: '(the writer worker is woken)',
+  recorderRingBytes: '(the engine waits for the writer; nothing is dropped)',
   maxBatchEvents: '(the rest counted as coalesced)',
 }
 

@@ -24,8 +24,10 @@ export interface Limits {
   maxInspectorBacklog: number
   /** Events the live view keeps per connection (older ones are read back from the recording). */
   liveRingSize: number
-  /** Bytes buffered by the recording writer before a synchronous flush. */
+  /** Bytes queued before the recording writer's worker is woken (in-thread fallback: its write buffer). */
   recorderFlushBytes: number
+  /** Shared ring between the engine and the recording writer's worker; when full, the engine waits (never drops). Set by the first writer of a process. */
+  recorderRingBytes: number
   /** Events per batch sent to a UI. */
   maxBatchEvents: number
 }
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxInspectorBacklog: 65_536,
   liveRingSize: 10_000,
   recorderFlushBytes: 256 * 1024,
+  recorderRingBytes: 8 * 1024 * 1024,
   maxBatchEvents: 1000,
 })
 

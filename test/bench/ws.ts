@@ -2,7 +2,8 @@
  * WebSocket recording throughput: 1,000,000 x 64 B messages from a blasting server,
  * recorded by the engine to disk, vs a bare ws client that only counts the same stream.
  * Both runs in the same process run, alternating, best of N. Target: >= 0.5x, zero loss,
- * memory flat in the number of messages.
+ * memory flat in the number of messages. Also reported, from the same rounds: the engine
+ * without a recording (the ceiling) and with the in-thread writer (no worker thread).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -63,21 +64,34 @@ async function engine(total: number, size: number, file: string | null): Promise
   return { rate: total / (dt / 1000), rssGrowthMb: (late - early) / 1e6, peakRssMb: Math.max(...rss) / 1e6 }
 }
 
-export async function benchWs(opts: { total?: number; rounds?: number; noRecording?: boolean } = {}): Promise<Record<string, number | string>> {
+export async function benchWs(opts: { total?: number; rounds?: number; noRecording?: boolean; inThread?: boolean } = {}): Promise<Record<string, number | string>> {
   const total = opts.total ?? 1_000_000
   const rounds = opts.rounds ?? 3
   const noRecording = opts.noRecording ?? true
+  const inThread = opts.inThread ?? true
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-bench-'))
   const file = path.join(dir, 'ws.jsonl')
   let bestBare = 0
   let bestEng = { rate: 0, rssGrowthMb: 0, peakRssMb: 0 }
-  // The engine without a recording: the ceiling the recording writer is measured against.
+  // The engine without a recording (the ceiling the recording writer is measured against) and
+  // with the in-thread writer (WIRETRACE_RECORDING_WORKER=0: the writer before it had a worker).
   let bestNoRec = 0
+  let bestInThread = 0
   for (let i = 0; i < rounds; i++) {
     bestBare = Math.max(bestBare, await bare(total, 64))
     const r = await engine(total, 64, file)
     if (r.rate > bestEng.rate) bestEng = r
     if (noRecording) bestNoRec = Math.max(bestNoRec, (await engine(total, 64, null)).rate)
+    if (inThread) {
+      const saved = process.env.WIRETRACE_RECORDING_WORKER
+      process.env.WIRETRACE_RECORDING_WORKER = '0'
+      try {
+        bestInThread = Math.max(bestInThread, (await engine(total, 64, file + '.in-thread')).rate)
+      } finally {
+        if (saved === undefined) delete process.env.WIRETRACE_RECORDING_WORKER
+        else process.env.WIRETRACE_RECORDING_WORKER = saved
+      }
+    }
   }
   // Zero loss: every message is in the recording, in order.
   const rec = readRecording(fs.readFileSync(file))
@@ -91,6 +105,7 @@ export async function benchWs(opts: { total?: number; rounds?: number; noRecordi
     ratio: Number((bestEng.rate / bestBare).toFixed(2)),
     target: '>= 0.5',
     ...(noRecording ? { engineNoRecordingMsgsPerSec: Math.round(bestNoRec), noRecordingRatio: Number((bestNoRec / bestBare).toFixed(2)) } : {}),
+    ...(inThread ? { engineInThreadWriterMsgsPerSec: Math.round(bestInThread), inThreadRatio: Number((bestInThread / bestBare).toFixed(2)) } : {}),
     recordedMessages: recorded,
     lost: total - recorded,
     recordingMb: Number((size / 1e6).toFixed(1)),

@@ -89,6 +89,7 @@ export class Engine {
     if (recPath) {
       writer = new RecordingWriter(recPath, this.header([full], opts.title), {
         flushBytes: limits.recorderFlushBytes,
+        ringBytes: limits.recorderRingBytes,
         onError: (err) => {
           // The recording failed (disk full...): say so on the live path; the connection goes on.
           for (const l of this.listeners) {

@@ -21,7 +21,7 @@
  * back without scanning the file; sync() first waits until everything written is on file.
  */
 import fs from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import type { WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
 import type { RecordingHeader } from '../../common/recording/format.ts'
@@ -40,8 +40,9 @@ export interface WriterOptions {
   /** Called once if a write fails; the writer stops writing (the live view keeps going). */
   onError?: (err: WiretraceError) => void
   /**
-   * Encode and write on a worker thread (default true). Standard output ("-") is always
-   * written in-thread.
+   * Encode and write on a worker thread (default true; the environment variable
+   * WIRETRACE_RECORDING_WORKER=0 turns it off for the process). Standard output ("-") is
+   * always written in-thread.
    */
   worker?: boolean
   /**
@@ -55,7 +56,7 @@ export interface WriterOptions {
 }
 
 /** Default size of the ring shared with the writer worker. */
-export const DEFAULT_RING_BYTES = Number(process.env.WT_RING ?? 8 * 1024 * 1024)
+export const DEFAULT_RING_BYTES = 8 * 1024 * 1024
 
 /** Characters JSON must escape in a string: quote, backslash, controls; and lone surrogates. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
@@ -415,7 +416,12 @@ export function recordingWorkerStatus(): { running: boolean; ringBytes: number; 
 function startRing(bytes: number): Ring | string {
   let worker: Worker | null = null
   try {
-    const url = new URL('./writer-worker.mjs', import.meta.url)
+    let url = new URL('./writer-worker.mjs', import.meta.url)
+    // In a packaged app the worker is unpacked beside the asar archive (electron-builder asarUnpack).
+    if (url.protocol === 'file:' && /app\.asar[\\/]/.test(fileURLToPath(url))) {
+      const unpacked = fileURLToPath(url).replace(/app\.asar([\\/])/, 'app.asar.unpacked$1')
+      if (fs.existsSync(unpacked)) url = pathToFileURL(unpacked)
+    }
     if (url.protocol === 'file:' && !fs.existsSync(fileURLToPath(url))) return `${fileURLToPath(url)} is missing`
     let cap = 64 * 1024
     while (cap < bytes && cap < 1024 * 1024 * 1024) cap *= 2
@@ -425,7 +431,7 @@ function startRing(bytes: number): Ring | string {
     // A tiny bootstrap imports the worker module and reports a failure to load it at once
     // (C_READY = 2) instead of leaving us to wait out the timeout. No loader flags: the worker
     // is plain JavaScript and starts faster without them.
-    worker = new Worker(BOOTSTRAP, { eval: true, workerData: { url: url.href, ring: sab, ctl: ctl.buffer, port: port2 }, transferList: [port2], execArgv: process.env.WT_PROF ? undefined : [] })
+    worker = new Worker(BOOTSTRAP, { eval: true, workerData: { url: url.href, ring: sab, ctl: ctl.buffer, port: port2 }, transferList: [port2], execArgv: [] })
     const deadline = Date.now() + READY_TIMEOUT_MS
     let state = Atomics.load(ctl, C_READY)
     while (state === 0) {
@@ -585,7 +591,7 @@ export class RecordingWriter {
     this.syncIntervalMs = opts.syncIntervalMs ?? 1000
     this.onError = opts.onError
     let r: Ring | null = null
-    if (opts.worker !== false && path !== '-') {
+    if (opts.worker !== false && path !== '-' && process.env.WIRETRACE_RECORDING_WORKER !== '0') {
       if (!ring && ringFailure === null) {
         const got = startRing(opts.ringBytes ?? DEFAULT_RING_BYTES)
         if (typeof got === 'string') ringFailure = got
