@@ -11,13 +11,36 @@ import { defaultRecordingsDir, defaultTargetsFile } from '../../shared/node/host
 
 const userData = process.env.WIRETRACE_USER_DATA
 const engine = new Engine({ recordingsDir: userData ? path.join(userData, 'recordings') : defaultRecordingsDir(), host: 'desktop' })
-const adapter = new HostAdapter({ engine, host: 'desktop', targetsFile: userData ? path.join(userData, 'targets.json') : defaultTargetsFile() })
+// The system proxy is known to Chromium's network stack in the main process: ask it.
+const pending = new Map<number, (rule: string) => void>()
+let nextAsk = 0
+function resolveSystemProxy(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const id = ++nextAsk
+    const timer = setTimeout(() => {
+      pending.delete(id)
+      resolve('DIRECT')
+    }, 5000)
+    pending.set(id, (rule) => {
+      clearTimeout(timer)
+      resolve(rule)
+    })
+    process.parentPort.postMessage({ type: 'resolve-proxy', id, url })
+  })
+}
+const adapter = new HostAdapter({ engine, host: 'desktop', targetsFile: userData ? path.join(userData, 'targets.json') : defaultTargetsFile(), resolveSystemProxy })
 
 // The demo servers are one click away from the first start: run them now (loopback only).
 adapter.startDemo().catch((e: unknown) => console.error('wiretrace: demo servers did not start:', (e as Error).message))
 
 process.parentPort.on('message', (e: { data: unknown; ports: MessagePortMain[] }) => {
-  if ((e.data as { type?: unknown } | null)?.type !== 'port') return
+  const msg = e.data as { type?: unknown; id?: unknown; rule?: unknown } | null
+  if (msg?.type === 'proxy-resolved' && typeof msg.id === 'number') {
+    pending.get(msg.id)?.(typeof msg.rule === 'string' ? msg.rule : 'DIRECT')
+    pending.delete(msg.id)
+    return
+  }
+  if (msg?.type !== 'port') return
   const port = e.ports[0]
   if (!port) return
   const peer = adapter.attach((m) => port.postMessage(m))

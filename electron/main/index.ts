@@ -23,6 +23,16 @@ function startEngine(): UtilityProcess {
     stdio: 'inherit',
     env: { ...process.env, WIRETRACE_USER_DATA: app.getPath('userData'), WIRETRACE_APP_VERSION: app.getVersion() },
   })
+  // The engine asks for the system proxy of a URL (network profile "system"); answer with
+  // Chromium's resolution (PAC, WPAD, OS settings), e.g. "PROXY proxy:3128; DIRECT".
+  child.on('message', (msg: { type?: unknown; id?: unknown; url?: unknown }) => {
+    if (msg?.type !== 'resolve-proxy' || typeof msg.id !== 'number' || typeof msg.url !== 'string' || !/^https?:\/\//i.test(msg.url)) return
+    const id = msg.id
+    session.defaultSession
+      .resolveProxy(msg.url)
+      .then((rule) => child.postMessage({ type: 'proxy-resolved', id, rule }))
+      .catch(() => child.postMessage({ type: 'proxy-resolved', id, rule: 'DIRECT' }))
+  })
   child.on('exit', (code) => {
     if (engine !== child) return
     engine = null

@@ -56,6 +56,11 @@ export interface HostAdapterOptions {
   targetsFile?: string | null
   /** Demo servers already started by the host (else demo.start starts them). */
   demo?: DemoServers | null
+  /**
+   * The desktop host resolves the system proxy for a URL (Electron's session.resolveProxy,
+   * e.g. "PROXY proxy:3128; DIRECT"); other hosts have none and the route goes direct, saying so.
+   */
+  resolveSystemProxy?: (url: string) => Promise<string>
 }
 
 type Handlers = { [K in CommandName]: (p: ParamsOf<K>) => ResultOf<K> | Promise<ResultOf<K>> }
@@ -83,8 +88,11 @@ export class HostAdapter {
   private recCounter = 0
   private readonly handlers: Handlers
 
+  private readonly resolveSystemProxy?: (url: string) => Promise<string>
+
   constructor(opts: HostAdapterOptions) {
     this.engine = opts.engine
+    this.resolveSystemProxy = opts.resolveSystemProxy
     this.host = opts.host
     this.targetsFile = opts.targetsFile ?? null
     this.demo = opts.demo ?? null
@@ -99,8 +107,14 @@ export class HostAdapter {
         limits: this.engine.limits,
         demo: this.demo !== null,
       }),
-      'session.open': (p) => {
-        const conn = this.engine.open(p.spec, p.record === false ? { recordingPath: null } : {})
+      'session.open': async (p) => {
+        let spec = p.spec
+        const net = spec.network
+        if (net?.mode === 'system' && !net.resolved && this.resolveSystemProxy) {
+          // Resolved before the engine opens, so the recording shows the system's answer as the rule.
+          spec = { ...spec, network: { ...net, resolved: await this.resolveSystemProxy(spec.url.replace(/^ws/i, 'http')) } }
+        }
+        const conn = this.engine.open(spec, p.record === false ? { recordingPath: null } : {})
         return { ...conn.summary() }
       },
       'session.send': (p) => {
