@@ -89,8 +89,17 @@ export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
   }
   const n = spec.network
   if (n) {
-    if (n.mode === 'manual' && n.proxy.auth) {
-      out.network = { ...n, proxy: { ...n.proxy, auth: { ...n.proxy.auth, password: REDACTED } } }
+    if (n.mode === 'manual') {
+      const copy = { ...n }
+      if (n.proxy.auth) copy.proxy = { ...n.proxy, auth: { ...n.proxy.auth, password: REDACTED } }
+      if (n.proxyTls?.key || n.proxyTls?.passphrase || n.proxyTls?.ca || n.proxyTls?.cert) {
+        copy.proxyTls = { ...n.proxyTls }
+        if (copy.proxyTls.key) copy.proxyTls.key = REDACTED
+        if (copy.proxyTls.passphrase) copy.proxyTls.passphrase = REDACTED
+        if (copy.proxyTls.ca) copy.proxyTls.ca = copy.proxyTls.ca.map(() => '[pem]')
+        if (copy.proxyTls.cert) copy.proxyTls.cert = '[pem]'
+      }
+      out.network = copy
     } else if (n.mode === 'pac' || n.mode === 'env') {
       const copy = { ...n }
       if (n.auth) copy.auth = { ...n.auth, password: REDACTED }

@@ -18,6 +18,17 @@ export interface ProxyServer {
   auth?: ProxyAuth
 }
 
+/** TLS to an HTTPS proxy, configured apart from TLS to the origin. */
+export interface ProxyTlsOptions {
+  ca?: string[]
+  insecure?: boolean
+  servername?: string
+  /** Client certificate and key (PEM) for proxies that authenticate clients by certificate. */
+  cert?: string
+  key?: string
+  passphrase?: string
+}
+
 export type NetworkProfile =
   | { mode: 'direct'; name?: string }
   | {
@@ -28,7 +39,7 @@ export type NetworkProfile =
       httpMode?: 'connect' | 'forward'
       noProxy?: string
       /** TLS to an HTTPS proxy, apart from TLS to the origin. */
-      proxyTls?: { ca?: string[]; insecure?: boolean; servername?: string }
+      proxyTls?: ProxyTlsOptions
     }
   | {
       mode: 'pac'

@@ -73,6 +73,8 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   'proxy-env': { type: 'boolean', help: 'use HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, ws_proxy, wss_proxy' },
   'proxy-ca': { type: 'string', arg: 'FILE', multiple: true, help: 'CA to trust for TLS to an HTTPS proxy' },
   'proxy-insecure': { type: 'boolean', help: 'accept any certificate from an HTTPS proxy' },
+  'proxy-cert': { type: 'string', arg: 'FILE', help: 'client certificate (PEM) for TLS to an HTTPS proxy' },
+  'proxy-key': { type: 'string', arg: 'FILE', help: 'client key (PEM) for TLS to an HTTPS proxy' },
   'no-proxy': { type: 'string', arg: 'LIST', help: 'hosts that bypass the proxy (comma-separated)' },
   'proxy-mode': { type: 'string', arg: 'connect|forward', help: 'plain ws:// and http:// through an HTTP proxy: CONNECT tunnel (default) or absolute-URI forwarding' },
   'keep-secrets': { type: 'boolean', help: 'keep Authorization headers and passwords unredacted in the recording' },
@@ -233,10 +235,15 @@ export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | un
     const profile: NetworkProfile = { mode: 'manual', proxy }
     if (mode) profile.httpMode = mode as 'connect' | 'forward'
     if (v['no-proxy']) profile.noProxy = v['no-proxy'] as string
-    if (v['proxy-ca'] || v['proxy-insecure']) {
+    if (v['proxy-ca'] || v['proxy-insecure'] || v['proxy-cert']) {
       profile.proxyTls = {}
       if (v['proxy-ca']) profile.proxyTls.ca = (v['proxy-ca'] as string[]).map((f) => readPem('proxy-ca', f))
       if (v['proxy-insecure']) profile.proxyTls.insecure = true
+      if (v['proxy-cert']) {
+        if (!v['proxy-key']) throw new WiretraceError('WT_USAGE', '--proxy-cert needs --proxy-key')
+        profile.proxyTls.cert = readPem('proxy-cert', v['proxy-cert'] as string)
+        profile.proxyTls.key = readPem('proxy-key', v['proxy-key'] as string)
+      }
     }
     return profile
   }
@@ -254,7 +261,7 @@ export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | un
     if (v['no-proxy']) env.NO_PROXY = v['no-proxy'] as string
     return { mode: 'env', env }
   }
-  if (v['proxy-mode'] || v['proxy-ca'] || v['proxy-insecure']) throw new WiretraceError('WT_USAGE', '--proxy-mode, --proxy-ca and --proxy-insecure need --proxy')
+  if (v['proxy-mode'] || v['proxy-ca'] || v['proxy-insecure'] || v['proxy-cert']) throw new WiretraceError('WT_USAGE', '--proxy-mode, --proxy-ca, --proxy-cert and --proxy-insecure need --proxy')
   return undefined
 }
 

@@ -10,7 +10,7 @@ import tls from 'node:tls'
 import dns from 'node:dns'
 import { X509Certificate } from 'node:crypto'
 import type { EventDraft, ProxyRuleEvent, TlsEvent } from '../../../common/events/index.ts'
-import type { NetworkProfile, ProxyAuth, ProxyKind, ProxyServer } from '../../../common/spec/index.ts'
+import type { NetworkProfile, ProxyAuth, ProxyKind, ProxyServer, ProxyTlsOptions } from '../../../common/spec/index.ts'
 import { WiretraceError, toErrorData } from '../../../common/errors/index.ts'
 import { parsePacResult, routeText, type PacRoute } from '../../../common/pac.ts'
 import { diagnoseError, diagnoseTls } from '../../../common/diagnose/index.ts'
@@ -39,7 +39,7 @@ export interface Route {
   detail?: string
   /** For plain-HTTP origins through an HTTP(S) proxy. */
   httpMode?: 'connect' | 'forward'
-  proxyTls?: { ca?: string[]; insecure?: boolean; servername?: string }
+  proxyTls?: ProxyTlsOptions
 }
 
 export type Emit = (d: EventDraft) => unknown
