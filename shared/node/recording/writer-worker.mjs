@@ -23,6 +23,7 @@ const K_MSG = 2
 const K_RAW = 3
 const K_CONN = 4
 const K_CLOSE = 5
+const K_SSE = 6
 const F_START = 1 << 8
 const F_IN = 1 << 9
 const F_TEXT = 1 << 10
@@ -33,6 +34,12 @@ const F_HASCOMP = 1 << 14
 const F_COMP = 1 << 15
 const MSG_HEAD = 56
 const RAW_HEAD = 16
+const SSE_HEAD = 64
+const F_ID = 1 << 8
+const F_MESSAGE = 1 << 9
+const F_LAST_IS_ID = 1 << 10
+const F_RETRY = 1 << 11
+const CONN_SSE = 1 << 4
 
 // Per-writer control (Int32 indices / BigInt64 indices) - same as writer.ts.
 const W_GEN = 0
@@ -74,6 +81,12 @@ const K_WIRE = bytes(',"wireSize":')
 const K_FRAMES = bytes(',"frames":')
 const K_COMP_T = bytes(',"compressed":true')
 const K_COMP_F = bytes(',"compressed":false')
+const K_ID = bytes(',"id":')
+const K_EVENT = bytes(',"event":')
+const K_EVENT_MESSAGE_DATA = bytes(',"event":"message","data":')
+const K_DATA = bytes(',"data":')
+const K_RETRY = bytes(',"retry":')
+const K_LAST = bytes(',"lastEventId":')
 
 const digits = new Uint8Array(24)
 /** A number as JSON prints it; integers below 2^53 without building a string. */
@@ -146,6 +159,7 @@ function register(id) {
         written: msg.written,
         events: 0,
         conn: words(new Uint8Array(0)),
+        sseConn: words(new Uint8Array(0)),
         failed: false,
         index: [],
       })
@@ -309,6 +323,53 @@ function encodeMessage(w, o, hdr, len) {
   pos = p
 }
 
+/** A JSON string of the UTF-8 bytes u8[p0, e0) (p0 4-byte aligned) at a[p]; returns the end. */
+function putStr(a, p, p0, e0) {
+  a[p] = 34 // "
+  const q = copyText(a, dv, p + 1, p0, e0)
+  if (q < 0) return p + a.write(JSON.stringify(u8.toString('utf8', p0, e0)), p, 'utf8')
+  a[q] = 34
+  return q + 1
+}
+
+/** Encodes one sse.event record (at ring offset o) as its JSON line; keys in the SSE transport's order. */
+function encodeSse(w, o, hdr, len) {
+  // Room for the worst case: JSON escapes take up to 6 bytes per byte (lastEventId may repeat the id).
+  const i = o >> 2
+  const a = room(w, 256 + w.sseConn.length + 6 * len + (hdr & F_LAST_IS_ID ? 6 * i32[i + 12] : 0))
+  startEvent(w)
+  let p = pos
+  const fo = o >> 3
+  p = putNum(a, put(a, p, K_SEQ), f64[fo + 2])
+  p = putTs(a, put(a, p, K_TS), f64[fo + 3])
+  p = put(a, p, w.sseConn)
+  let s = o + SSE_HEAD
+  let idAt = 0
+  let idEnd = 0
+  if (hdr & F_ID) {
+    idAt = s
+    idEnd = s + i32[i + 12]
+    p = putStr(a, put(a, p, K_ID), idAt, idEnd)
+    s = (idEnd + 3) & ~3
+  }
+  if (hdr & F_MESSAGE) p = put(a, p, K_EVENT_MESSAGE_DATA)
+  else {
+    const e = s + i32[i + 13]
+    p = put(a, putStr(a, put(a, p, K_EVENT), s, e), K_DATA)
+    s = (e + 3) & ~3
+  }
+  const e = s + i32[i + 14]
+  p = putStr(a, p, s, e)
+  s = (e + 3) & ~3
+  if (hdr & F_RETRY) p = putNum(a, put(a, p, K_RETRY), f64[fo + 5])
+  p = put(a, p, K_LAST)
+  p = hdr & F_LAST_IS_ID ? putStr(a, p, idAt, idEnd) : putStr(a, p, s, s + i32[i + 15])
+  p = putNum(a, put(a, p, K_SIZE), f64[fo + 4])
+  a[p++] = 125 // }
+  a[p++] = 10
+  pos = p
+}
+
 function closeWriter(w) {
   if (cur === w) flush()
   else publish(w)
@@ -339,8 +400,15 @@ function handle(o) {
       }
       return (RAW_HEAD + len + 7) & ~7
     case K_CONN:
-      if (w) w.conn = words(new Uint8Array(u8.subarray(o + RAW_HEAD, o + RAW_HEAD + len)))
+      if (w) {
+        const b = words(new Uint8Array(u8.subarray(o + RAW_HEAD, o + RAW_HEAD + len)))
+        if (hdr & CONN_SSE) w.sseConn = b
+        else w.conn = b
+      }
       return (RAW_HEAD + len + 7) & ~7
+    case K_SSE:
+      if (w && !w.failed) encodeSse(w, o, hdr, len)
+      return (SSE_HEAD + len + 7) & ~7
     case K_CLOSE:
       if (w) closeWriter(w)
       return RAW_HEAD

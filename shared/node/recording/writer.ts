@@ -2,8 +2,9 @@
  * Append-only, crash-safe recording writer.
  *
  * The main thread only copies each event's compact form into a bounded shared ring (8 MiB by
- * default, `ringBytes`): for a WebSocket message its payload bytes and a few numbers, for the
- * rare other events their JSON line (JSON.stringify on the main thread). A worker thread
+ * default, `ringBytes`): for a WebSocket message its payload bytes and a few numbers, for an
+ * SSE event the UTF-8 bytes of its strings and a few numbers, for the rarer other events their
+ * JSON line (JSON.stringify on the main thread). A worker thread
  * (writer-worker.mjs, one per process for every writer) encodes the JSON lines, byte-identical
  * to JSON.stringify(ev) + '\n', and appends them with synchronous writes. Records are handed to
  * the worker at the end of the current event-loop turn (setImmediate) or when `flushBytes` of
@@ -13,9 +14,11 @@
  * fdatasync runs in the background at most once a second for power-loss safety.
  *
  * If the worker cannot start (or for standard output, or with `worker: false`), the in-thread
- * writer below does the same job on the calling thread: WebSocket messages have a hand-written
+ * writer below does the same job on the calling thread: WebSocket messages and SSE events have a hand-written
  * encoder that produces exactly what JSON.stringify would (same keys, same order, same number
- * formatting) without building an intermediate string per event.
+ * formatting) without building an intermediate string per event. Both encoders assume the key
+ * order of the transport that builds the event (ws.ts, sse.ts): an sse.event built with its keys
+ * in another order would be written with the same values in the transport's order.
  *
  * A sparse index (the byte offset of every 1024th event) lets the live view read old ranges
  * back without scanning the file; sync() first waits until everything written is on file.
@@ -23,7 +26,7 @@
 import fs from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import type { WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
+import type { SseEvent, WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
 import type { RecordingHeader } from '../../common/recording/format.ts'
 import { WiretraceError } from '../../common/errors/index.ts'
 
@@ -74,6 +77,43 @@ const K_WIRE = bytes(',"wireSize":')
 const K_FRAMES = bytes(',"frames":')
 const K_COMP_T = bytes(',"compressed":true')
 const K_COMP_F = bytes(',"compressed":false')
+
+const K_ID = bytes(',"id":')
+const K_EVENT = bytes(',"event":')
+const K_DATA = bytes(',"data":')
+const K_RETRY = bytes(',"retry":')
+const K_LAST = bytes(',"lastEventId":')
+
+/** A small constant at a[p] (a loop beats TypedArray#set's call at these sizes); returns the end. */
+function putK(a: Uint8Array, p: number, k: Uint8Array): number {
+  const n = k.length
+  for (let i = 0; i < n; i++) a[p + i] = k[i]!
+  return p + n
+}
+
+/** A string as JSON prints it, at a[p] (room for 6 bytes per UTF-16 unit + 2); returns the end. */
+function putJsonString(a: Buffer, p: number, s: string): number {
+  const n = s.length
+  if (n <= 16) {
+    // Short: check and copy in one loop while every character is printable ASCII but " and \.
+    let k = 0
+    for (; k < n; k++) {
+      const c = s.charCodeAt(k)
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) break
+      a[p + 1 + k] = c
+    }
+    if (k === n) {
+      a[p] = 34
+      a[p + 1 + n] = 34
+      return p + n + 2
+    }
+  }
+  if (NEEDS_ESCAPE.test(s)) return p + a.write(JSON.stringify(s), p, 'utf8')
+  a[p++] = 34 // "
+  if (s.length !== 0) p += (a as FastBuffer).utf8Write(s, p)
+  a[p++] = 34
+  return p
+}
 
 const digits = new Uint8Array(24)
 /** Non-negative integer below 2^53 as decimal digits. */
@@ -144,7 +184,9 @@ export class InThreadRecordingWriter {
     if (this.closed) return
     if ((this.count & (INDEX_STRIDE - 1)) === 0) this.index.push(this.written + this.pos)
     this.count++
-    if (ev.type === 'ws.message') this.encodeMessage(ev, raw)
+    const t = ev.type
+    if (t === 'ws.message') this.encodeMessage(ev, raw)
+    else if (t === 'sse.event') this.encodeSse(ev)
     else this.appendString(JSON.stringify(ev) + '\n')
     if (!this.scheduled) {
       this.scheduled = true
@@ -240,13 +282,57 @@ export class InThreadRecordingWriter {
     this.pos = p
   }
 
+  private lastSseConn = ''
+  private sseConnBytes: Buffer = Buffer.alloc(0)
+  /**
+   * Same JSON as JSON.stringify(ev) + '\n' for an sse.event, keys in the SSE transport's order
+   * (seq, ts, conn, type, id?, event, data, retry?, lastEventId, size).
+   */
+  private encodeSse(ev: SseEvent): void {
+    const conn = ev.conn
+    if (conn !== this.lastSseConn) {
+      if (conn.length > 64 || NEEDS_ESCAPE.test(conn)) return this.appendString(JSON.stringify(ev) + '\n')
+      this.lastSseConn = conn
+      this.sseConnBytes = Buffer.from(`,"conn":"${conn}","type":"sse.event"`, 'latin1')
+    }
+    const { id, event, data, retry, lastEventId, size } = ev
+    if ((ev as { redacted?: boolean }).redacted !== undefined || !Number.isSafeInteger(size) || size < 0) return this.appendString(JSON.stringify(ev) + '\n')
+    // JSON escapes take at most 6 bytes per UTF-16 unit.
+    const need = 256 + 6 * ((id === undefined ? 0 : id.length) + event.length + data.length + lastEventId.length)
+    if (this.pos + need > this.arena.length) {
+      this.flush()
+      if (need > this.arena.length) return this.appendString(JSON.stringify(ev) + '\n')
+    }
+    const a = this.arena
+    let p = this.pos
+    p = putUint(a, putK(a, p, K_SEQ), ev.seq)
+    p = this.putTs(a, putK(a, p, K_TS), ev.ts)
+    p = putK(a, p, this.sseConnBytes)
+    if (id !== undefined) {
+      p = putJsonString(a, putK(a, p, K_ID), id)
+    }
+    p = putJsonString(a, putK(a, p, K_EVENT), event)
+    p = putJsonString(a, putK(a, p, K_DATA), data)
+    if (retry !== undefined) {
+      p = putK(a, p, K_RETRY)
+      p = Number.isSafeInteger(retry) && retry >= 0 ? putUint(a, p, retry) : p + a.write(JSON.stringify(retry), p, 'latin1')
+    }
+    p = putJsonString(a, putK(a, p, K_LAST), lastEventId)
+    p = putUint(a, putK(a, p, K_SIZE), size)
+    a[p++] = 125 // }
+    a[p++] = 10
+    this.pos = p
+  }
+
   private tsWhole = -1
   private readonly tsBytes = new Uint8Array(24)
   private tsLen = 0
   /** A timestamp (ms with microsecond precision: nowTs() rounds to it) printed as JSON would. The ms part is cached. */
-  private putTs(a: Uint8Array, p: number, ts: number): number {
+  private putTs(a: Buffer, p: number, ts: number): number {
     let whole = Math.floor(ts)
     let frac = Math.round((ts - whole) * 1000)
+    // Anything but ms with at most microsecond digits: as JSON prints it.
+    if (!(ts >= 0) || whole + frac / 1000 !== ts) return p + a.write(JSON.stringify(ts), p, 'latin1')
     if (frac === 1000) {
       whole++
       frac = 0
@@ -352,6 +438,7 @@ const K_MSG = 2
 const K_RAW = 3
 const K_CONN = 4
 const K_CLOSE = 5
+const K_SSE = 6
 const F_START = 1 << 8
 const F_IN = 1 << 9
 const F_TEXT = 1 << 10
@@ -362,6 +449,16 @@ const F_HASCOMP = 1 << 14
 const F_COMP = 1 << 15
 const MSG_HEAD = 56
 const RAW_HEAD = 16
+// An sse.event record: Float64s seq, ts, size, retry (bytes 16-47), Int32 byte lengths of id,
+// event, data, lastEventId (bytes 48-63), then the strings' UTF-8 bytes from byte 64
+// (SSE_HEAD), each starting 4-byte aligned. A K_CONN record with sub-kind 1 (bits 4-7) carries
+// the `,"conn":"…","type":"sse.event"` prefix.
+const SSE_HEAD = 64
+const F_ID = 1 << 8
+const F_MESSAGE = 1 << 9 // event is "message": no bytes
+const F_LAST_IS_ID = 1 << 10 // lastEventId equals id: no bytes
+const F_RETRY = 1 << 11
+const CONN_SSE = 1 << 4
 // Per-writer control: Int32 slots and BigInt64 slots of one small shared buffer.
 const W_GEN = 0
 const W_STATE = 1 // 0 open, 1 closed, 2 failed
@@ -407,6 +504,20 @@ let ringFailure: string | null = null
 let noticeGiven = false
 
 const align8 = (n: number): number => (n + 7) & ~7
+/** Buffer's UTF-8 write without the encoding switch of Buffer#write (present in Node and Electron). */
+type FastBuffer = Buffer & { utf8Write(s: string, offset: number): number }
+/** A short string's UTF-8 at a[p] (a loop beats the native call below ~16 characters); returns the byte length. */
+function putShort(a: FastBuffer, s: string, p: number): number {
+  const n = s.length
+  for (let k = 0; k < n; k++) {
+    const c = s.charCodeAt(k)
+    if (c >= 0x80) return a.utf8Write(s, p)
+    a[p + k] = c
+  }
+  return n
+}
+/** No lone surrogate (ES2024 String#isWellFormed; the lib here is ES2023). */
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
 
 /** Whether recordings are written by the worker (`running`), and why not if it could not start or stopped. */
 export function recordingWorkerStatus(): { running: boolean; ringBytes: number; failure: string | null } {
@@ -579,6 +690,7 @@ export class RecordingWriter {
   private readonly syncIntervalMs: number
   private readonly onError?: (err: WiretraceError) => void
   private lastConn = ''
+  private lastSseConn = ''
   private closed = false
   private failed = false
   private lastSync = 0
@@ -662,7 +774,9 @@ export class RecordingWriter {
     if (this.closed) return
     this.count++
     if (this.failed) return
-    if (ev.type === 'ws.message') this.putMessage(ev, raw)
+    const t = ev.type
+    if (t === 'ws.message') this.putMessage(ev, raw)
+    else if (t === 'sse.event') this.putSse(ev)
     else this.putLine(JSON.stringify(ev) + '\n')
     const r = this.r!
     if (!r.scheduled) {
@@ -728,6 +842,87 @@ export class RecordingWriter {
     r.i32[i + 1] = this.id
     r.i32[i + 2] = len
     this.commit(r, align8(MSG_HEAD + len))
+  }
+
+  /**
+   * An sse.event as a compact record: numbers plus the UTF-8 bytes of its strings. The worker
+   * prints the keys in the SSE transport's order (seq, ts, conn, type, id?, event, data, retry?,
+   * lastEventId, size); anything unusual takes the JSON path.
+   */
+  private putSse(ev: SseEvent): void {
+    const r = this.r!
+    const conn = ev.conn
+    if (conn !== this.lastSseConn) {
+      if (conn.length > 64 || NEEDS_ESCAPE.test(conn)) return this.putLine(JSON.stringify(ev) + '\n')
+      this.lastSseConn = conn
+      this.putBytes(K_CONN | CONN_SSE, Buffer.from(`,"conn":"${conn}","type":"sse.event"`, 'utf8'))
+    }
+    if ((ev as { redacted?: boolean }).redacted !== undefined) return this.putLine(JSON.stringify(ev) + '\n')
+    const id = ev.id
+    const event = ev.event
+    const data = ev.data
+    const last = ev.lastEventId
+    let flags = K_SSE
+    let max = data.length
+    if (id !== undefined) {
+      flags |= F_ID
+      max += id.length
+    }
+    if (event === 'message') flags |= F_MESSAGE
+    else max += event.length
+    if (last === id) flags |= F_LAST_IS_ID
+    else max += last.length
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; each string may be padded by 3 for alignment.
+    const need = align8(SSE_HEAD + 3 * max + 12)
+    if (need > r.maxRecord) return this.putLine(JSON.stringify(ev) + '\n')
+    const o = reserve(r, need)
+    if (o < 0) return this.fail(r.dead ?? 'the writer worker stopped')
+    const u8 = r.u8 as FastBuffer
+    const i32 = r.i32
+    const i = o >> 2
+    let p = o + SSE_HEAD
+    let n = 0
+    let ascii = true
+    if (id !== undefined) {
+      n = id.length <= 16 ? putShort(u8, id, p) : u8.utf8Write(id, p)
+      if (n !== id.length) ascii = false
+      i32[i + 12] = n
+      p = (p + n + 3) & ~3
+    }
+    if (event !== 'message') {
+      n = event.length <= 16 ? putShort(u8, event, p) : u8.utf8Write(event, p)
+      if (n !== event.length) ascii = false
+      i32[i + 13] = n
+      p = (p + n + 3) & ~3
+    }
+    n = data.length <= 16 ? putShort(u8, data, p) : u8.utf8Write(data, p)
+    if (n !== data.length) ascii = false
+    i32[i + 14] = n
+    p = (p + n + 3) & ~3
+    if (last !== id) {
+      n = last.length <= 16 ? putShort(u8, last, p) : u8.utf8Write(last, p)
+      if (n !== last.length) ascii = false
+      i32[i + 15] = n
+      p += n
+    }
+    // A string with a non-ASCII character: JSON escapes lone surrogates, UTF-8 would not keep them.
+    if (!ascii && !((id === undefined || wellFormed(id)) && wellFormed(event) && wellFormed(data) && wellFormed(last))) {
+      return this.putLine(JSON.stringify(ev) + '\n')
+    }
+    const f = o >> 3
+    const f64 = r.f64
+    f64[f + 2] = ev.seq
+    f64[f + 3] = ev.ts
+    f64[f + 4] = ev.size
+    const retry = ev.retry
+    if (retry !== undefined) {
+      flags |= F_RETRY
+      f64[f + 5] = retry
+    }
+    i32[i] = flags
+    i32[i + 1] = this.id
+    i32[i + 2] = p - o - SSE_HEAD
+    this.commit(r, align8(p - o))
   }
 
   /** A line already serialised (every event but ws.message), in pieces if it is big. */
