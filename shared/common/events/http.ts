@@ -63,7 +63,15 @@ export interface H2StreamEvent extends EventBase {
   phase: 'headers-sent' | 'response' | 'data' | 'trailers' | 'end' | 'rst'
   headers?: HeaderPairs
   status?: number
+  /** data: bytes in this event (the sum of `sizes`). */
   size?: number
+  /**
+   * data: each DATA chunk's size in arrival order, present when the event carries more than one
+   * chunk (one chunk: `size` alone). DATA chunks are recorded per stream in batches.
+   */
+  sizes?: number[]
+  /** data: each DATA chunk's arrival time, wall-clock ms (same clock as `ts`, which is the batch's emit time). */
+  times?: number[]
   rstCode?: number
   rstName?: string
 }
