@@ -6,7 +6,7 @@
  */
 import type { WiretraceEvent } from '../events/index.ts'
 import type { RecordingHeader } from './format.ts'
-import { profileRecording, STEP_LABELS, STEP_ORDER, type ConnProfile, type Step, type StepKey } from './profile.ts'
+import { emptyProfile, profileRecording, STEP_LABELS, STEP_ORDER, type ConnProfile, type Step, type StepKey } from './profile.ts'
 
 export interface AlignedStep {
   key: StepKey
@@ -44,29 +44,7 @@ function pick(input: DiffInput): ConnProfile {
   const ps = profileRecording(input.header, input.events)
   const p = input.conn ? ps.find((x) => x.conn === input.conn) : ps[0]
   return (
-    p ?? {
-      conn: input.conn ?? '(none)',
-      url: input.header?.connections[0]?.url ?? '',
-      transport: input.header?.connections[0]?.transport ?? '',
-      startTs: 0,
-      endTs: 0,
-      durationMs: 0,
-      attempts: 0,
-      steps: [],
-      msgsIn: 0,
-      msgsOut: 0,
-      bytesIn: 0,
-      bytesOut: 0,
-      sseEvents: 0,
-      pings: 0,
-      pongs: 0,
-      rateIn: 0,
-      rateOut: 0,
-      openMs: 0,
-      errors: [],
-      diagnoses: [],
-      events: 0,
-    }
+    p ?? emptyProfile(input.conn ?? '(none)', input.header?.connections[0]?.url ?? '', input.header?.connections[0]?.transport ?? '', 0)
   )
 }
 

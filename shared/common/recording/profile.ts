@@ -75,6 +75,33 @@ function cn(dn: string): string {
   return m ? m[1]!.trim() : dn
 }
 
+/** A connection profile with nothing observed yet. */
+export function emptyProfile(conn: string, url: string, transport: string, startTs: number): ConnProfile {
+  return {
+    conn,
+    url,
+    transport,
+    startTs,
+    endTs: startTs,
+    durationMs: 0,
+    attempts: 0,
+    steps: [],
+    msgsIn: 0,
+    msgsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    sseEvents: 0,
+    pings: 0,
+    pongs: 0,
+    rateIn: 0,
+    rateOut: 0,
+    openMs: 0,
+    errors: [],
+    diagnoses: [],
+    events: 0,
+  }
+}
+
 /** Profiles every connection in the recording, in order of first appearance. */
 export function profileRecording(header: RecordingHeader | null, events: Iterable<WiretraceEvent>): ConnProfile[] {
   const map = new Map<string, ConnProfile & { _seen: Set<StepKey>; _openTs?: number; _lastTs: number }>()
@@ -84,27 +111,7 @@ export function profileRecording(header: RecordingHeader | null, events: Iterabl
     if (!p) {
       const s = specUrl.get(ev.conn)
       p = {
-        conn: ev.conn,
-        url: typeof s?.url === 'string' ? redactUrl(s.url) : '',
-        transport: typeof s?.transport === 'string' ? s.transport : '',
-        startTs: ev.ts,
-        endTs: ev.ts,
-        durationMs: 0,
-        attempts: 0,
-        steps: [],
-        msgsIn: 0,
-        msgsOut: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        sseEvents: 0,
-        pings: 0,
-        pongs: 0,
-        rateIn: 0,
-        rateOut: 0,
-        openMs: 0,
-        errors: [],
-        diagnoses: [],
-        events: 0,
+        ...emptyProfile(ev.conn, typeof s?.url === 'string' ? redactUrl(s.url) : '', typeof s?.transport === 'string' ? s.transport : '', ev.ts),
         _seen: new Set(),
         _lastTs: ev.ts,
       }
