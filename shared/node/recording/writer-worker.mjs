@@ -4,50 +4,20 @@
 // appends the lines to the recordings' files with synchronous writes.
 //
 // One worker serves every RecordingWriter of the process. The ring layout, flags and control
-// slots are defined in writer.ts (RING_* constants); keep both files in step.
+// slots are defined once, in writer.ts, and arrive in workerData.layout.
 import fs from 'node:fs'
 import { isUtf8 } from 'node:buffer'
 import { receiveMessageOnPort, workerData } from 'node:worker_threads'
 
-// Control slots (Int32 indices, one cache line apart) - same as writer.ts.
-const C_HEAD = 0
-const C_TAIL = 16
-const C_WSLEEP = 32
-const C_MWAIT = 48
-const C_READY = 80
-const C_DEAD = 96
-
-// Record kinds and flags - same as writer.ts.
-const K_PAD = 1
-const K_MSG = 2
-const K_RAW = 3
-const K_CONN = 4
-const K_CLOSE = 5
-const K_SSE = 6
-const F_START = 1 << 8
-const F_IN = 1 << 9
-const F_TEXT = 1 << 10
-const F_TRUNC = 1 << 11
-const F_WIRE = 1 << 12
-const F_FRAMES = 1 << 13
-const F_HASCOMP = 1 << 14
-const F_COMP = 1 << 15
-const MSG_HEAD = 56
-const RAW_HEAD = 16
-const SSE_HEAD = 64
-const F_ID = 1 << 8
-const F_MESSAGE = 1 << 9
-const F_LAST_IS_ID = 1 << 10
-const F_RETRY = 1 << 11
-const CONN_SSE = 1 << 4
-
-// Per-writer control (Int32 indices / BigInt64 indices) - same as writer.ts.
-const W_GEN = 0
-const W_STATE = 1 // 0 open, 1 closed, 2 failed
-const W64_WRITTEN = 1
-const W64_EVENTS = 2
-
-const INDEX_STRIDE = 1024
+// The ring layout, record kinds, flags and control slots come from writer.ts (RING_LAYOUT,
+// passed in workerData), so the two sides cannot drift apart.
+const {
+  C_HEAD, C_TAIL, C_WSLEEP, C_MWAIT, C_READY, C_DEAD,
+  K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE,
+  F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
+  MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, CONN_SSE,
+  W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE,
+} = workerData.layout
 
 const { ring, ctl: ctlSab, port } = workerData
 const cap = ring.byteLength

@@ -417,7 +417,7 @@ export class InThreadRecordingWriter {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The off-thread writer. Ring layout, shared with writer-worker.mjs (keep both in step):
+// The off-thread writer. Ring layout (writer-worker.mjs gets these constants as RING_LAYOUT):
 // records start at 8-byte aligned offsets; Int32 0 = kind | opcode << 4 | flags, Int32 1 =
 // writer id, Int32 2 = byte length of the data. A message record then holds Float64s seq, ts,
 // size, wireSize, frames (bytes 16-55) and its payload bytes from byte 56 (MSG_HEAD); the other
@@ -465,6 +465,14 @@ const W_STATE = 1 // 0 open, 1 closed, 2 failed
 const W64_WRITTEN = 1
 const W64_EVENTS = 2
 const WCTL_BYTES = 64
+/** Everything the worker must agree on, handed to it in workerData: defined here only. */
+const RING_LAYOUT = {
+  C_HEAD, C_TAIL, C_WSLEEP, C_MWAIT, C_READY, C_DEAD,
+  K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE,
+  F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
+  MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, CONN_SSE,
+  W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE,
+} as const
 /** Starts the worker module; a failure to load it is told at once (C_READY = 2, the reason on the port). */
 const BOOTSTRAP = `const { workerData } = require('node:worker_threads')
 const ctl = new Int32Array(workerData.ctl)
@@ -542,7 +550,7 @@ function startRing(bytes: number): Ring | string {
     // A tiny bootstrap imports the worker module and reports a failure to load it at once
     // (C_READY = 2) instead of leaving us to wait out the timeout. No loader flags: the worker
     // is plain JavaScript and starts faster without them.
-    worker = new Worker(BOOTSTRAP, { eval: true, workerData: { url: url.href, ring: sab, ctl: ctl.buffer, port: port2 }, transferList: [port2], execArgv: [] })
+    worker = new Worker(BOOTSTRAP, { eval: true, workerData: { url: url.href, ring: sab, ctl: ctl.buffer, port: port2, layout: RING_LAYOUT }, transferList: [port2], execArgv: [] })
     const deadline = Date.now() + READY_TIMEOUT_MS
     let state = Atomics.load(ctl, C_READY)
     while (state === 0) {
