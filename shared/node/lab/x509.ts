@@ -18,7 +18,18 @@ const tlv = (tag: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([t
 const seq = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items))
 const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items))
 const ctx = (n: number, body: Buffer, constructed = true): Buffer => tlv((constructed ? 0xa0 : 0x80) | n, body)
-const int = (b: Buffer): Buffer => tlv(0x02, b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b)
+/**
+ * A non-negative DER INTEGER from big-endian magnitude bytes. DER wants the shortest form:
+ * redundant leading zeros are stripped (OpenSSL rejects them as "illegal padding"), and one
+ * zero is put back only when the top bit would otherwise read as a sign.
+ */
+export function derInteger(magnitude: Buffer): Buffer {
+  let i = 0
+  while (i < magnitude.length - 1 && magnitude[i] === 0) i++
+  const b = magnitude.subarray(i)
+  return tlv(0x02, b.length === 0 ? Buffer.from([0]) : b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b)
+}
+const int = derInteger
 const bool = (v: boolean): Buffer => tlv(0x01, Buffer.from([v ? 0xff : 0]))
 const octets = (b: Buffer): Buffer => tlv(0x04, b)
 const bits = (b: Buffer, unused = 0): Buffer => tlv(0x03, Buffer.concat([Buffer.from([unused]), b]))
@@ -78,7 +89,7 @@ function ipBytes(ip: string): Buffer {
 }
 
 /** Makes a certificate. Without `issuer` it is a self-signed CA. */
-export function makeCert(o: { cn: string; org?: string; names?: string[]; ca?: boolean; days?: number; issuer?: KeyAndCert & { org?: string } }): KeyAndCert {
+export function makeCert(o: { cn: string; org?: string; names?: string[]; ca?: boolean; days?: number; issuer?: KeyAndCert & { org?: string }; serial?: Buffer }): KeyAndCert {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const spki = publicKey.export({ type: 'spki', format: 'der' })
   const signer = o.issuer?.keyObject ?? privateKey
@@ -100,8 +111,8 @@ export function makeCert(o: { cn: string; org?: string; names?: string[]; ca?: b
     const sans = (o.names ?? [o.cn]).map((n) => (net.isIP(n) ? ctx(7, ipBytes(n), false) : ctx(2, Buffer.from(n, 'latin1'), false)))
     exts.push(ext('2.5.29.17', false, seq(...sans)))
   }
-  const serial = randomBytes(16)
-  serial[0]! &= 0x7f
+  // 16 random bytes read as a positive number; derInteger keeps the encoding minimal whatever was drawn.
+  const serial = o.serial ?? randomBytes(16)
   const issuerName = o.issuer ? name(o.issuer.subjectCn, o.issuer.org) : name(o.cn, o.org)
   const tbs = seq(ctx(0, int(Buffer.from([2]))), int(serial), algo, issuerName, seq(time(notBefore), time(notAfter)), name(o.cn, o.org), spki, ctx(3, seq(...exts)))
   const sig = sign('sha256', tbs, signer)
