@@ -2,6 +2,7 @@
 // deflate, every close path, half-open detection, TLS, hostile servers, reconnect.
 import { afterEach, describe, expect, it } from 'vitest'
 import net from 'node:net'
+import tls from 'node:tls'
 import fs from 'node:fs'
 import { wsServer, rawServer, frame, switching, type Running } from '../fixtures/ws-servers.ts'
 import { makeCa } from '../fixtures/certs.ts'
@@ -169,6 +170,23 @@ describe('WebSocket: TLS', () => {
 
     const insecure = await run({ url: s.url, transport: 'ws', maxMessages: 1, tls: { insecure: true } })
     expect(insecure.end.exitCode).toBe(0)
+  })
+
+  it('refuses a CA file OpenSSL cannot parse, naming it, instead of failing later as "unknown issuer"', () => {
+    const ca = makeCa()
+    // The same certificate cut short by 16 bytes: the outer DER length no longer matches.
+    const der = Buffer.from(ca.caCert.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64')
+    const broken = `-----BEGIN CERTIFICATE-----\n${der.subarray(0, der.length - 16).toString('base64')}\n-----END CERTIFICATE-----\n`
+    // Node alone would accept it and drop it silently:
+    expect(() => tls.createSecureContext({ ca: [broken] })).not.toThrow()
+    expect(() => start({ url: 'wss://127.0.0.1:9/', transport: 'ws', tls: { ca: [broken], caFiles: ['/etc/corp/root.pem'] } })).toThrow(
+      expect.objectContaining({ code: 'WT_TLS_CONFIG', message: expect.stringMatching(/^tls\.ca \(\/etc\/corp\/root\.pem\) cannot be parsed: /) }),
+    )
+    expect(() => start({ url: 'wss://127.0.0.1:9/', transport: 'ws', tls: { ca: ['hello'] } })).toThrow(expect.objectContaining({ code: 'WT_TLS_CONFIG', message: 'tls.ca holds no -----BEGIN CERTIFICATE----- block' }))
+    expect(() => start({ url: 'wss://127.0.0.1:9/', transport: 'ws', tls: { ca: [ca.caCert + broken] } })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^certificate 2 of 2 in tls\.ca cannot be parsed/) }))
+    expect(() =>
+      start({ url: 'wss://127.0.0.1:9/', transport: 'ws', network: { mode: 'manual', proxy: { kind: 'https', host: '127.0.0.1', port: 9 }, proxyTls: { ca: [ca.caCert, broken] } } }),
+    ).toThrow(expect.objectContaining({ code: 'WT_TLS_CONFIG', message: expect.stringMatching(/^proxyTls\.ca #2 cannot be parsed/) }))
   })
 
   it('presents a client certificate (PEM and PKCS#12) to a server that requires one', async () => {

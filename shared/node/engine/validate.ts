@@ -2,6 +2,7 @@
 import type { ConnectionSpec, Transport } from '../../common/spec/index.ts'
 import { TRANSPORTS } from '../../common/spec/index.ts'
 import { WiretraceError } from '../../common/errors/index.ts'
+import { X509Certificate } from 'node:crypto'
 
 const SCHEMES: Record<Transport, string[]> = {
   ws: ['ws:', 'wss:'],
@@ -44,6 +45,32 @@ export function parseTargetUrl(raw: string, transport: Transport): URL {
   return url
 }
 
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
+
+/**
+ * Node's `ca` option skips a certificate OpenSSL cannot parse without a word, and the handshake
+ * then fails as "unknown issuer". Every extra CA is parsed here first, so a broken file is
+ * named with OpenSSL's reason instead.
+ */
+export function checkCaPems(what: string, pems: unknown, files?: string[]): void {
+  if (pems === undefined) return
+  if (!Array.isArray(pems)) throw new WiretraceError('WT_TLS_CONFIG', `${what} must be a list of PEM texts`)
+  pems.forEach((pem, i) => {
+    const from = files?.[i] ? ` (${files[i]})` : pems.length > 1 ? ` #${i + 1}` : ''
+    if (typeof pem !== 'string') throw new WiretraceError('WT_TLS_CONFIG', `${what}${from} must be PEM text`)
+    const blocks = pem.match(PEM_CERT) ?? []
+    if (blocks.length === 0) throw new WiretraceError('WT_TLS_CONFIG', `${what}${from} holds no -----BEGIN CERTIFICATE----- block`, files?.[i] ? { file: files[i] } : {})
+    blocks.forEach((block, j) => {
+      try {
+        new X509Certificate(block)
+      } catch (e) {
+        const which = blocks.length > 1 ? `certificate ${j + 1} of ${blocks.length} in ` : ''
+        throw new WiretraceError('WT_TLS_CONFIG', `${which}${what}${from} cannot be parsed: ${(e as Error).message.replace(/^error:[0-9A-F]+:/, '')}`, files?.[i] ? { file: files[i] } : {})
+      }
+    })
+  })
+}
+
 function positive(name: string, v: unknown, allowZero = true): void {
   if (v === undefined) return
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
@@ -65,6 +92,8 @@ export function validateSpec(spec: ConnectionSpec): void {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h[0])) throw new WiretraceError('WT_OPTION_INVALID', `invalid header name ${JSON.stringify(h[0])}`)
     if (/[\r\n\0]/.test(h[1])) throw new WiretraceError('WT_OPTION_INVALID', `header ${h[0]} has a line break or NUL in its value`)
   }
+  checkCaPems('tls.ca', spec.tls?.ca, spec.tls?.caFiles)
+  if (spec.network?.mode === 'manual') checkCaPems('proxyTls.ca', spec.network.proxyTls?.ca)
   positive('maxMessages', spec.maxMessages)
   positive('durationMs', spec.durationMs)
   positive('statsIntervalMs', spec.statsIntervalMs)
