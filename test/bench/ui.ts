@@ -172,8 +172,7 @@ export async function benchUi(opts: UiBenchOptions = {}): Promise<Record<string,
       await new Promise((r) => setTimeout(r, 2500))
       const domRows = (await page.evaluate(`document.querySelectorAll('[role="option"]').length`)) as number
       maxDomRows = Math.max(maxDomRows, domRows)
-      if (samples.length % 3 === 0) samples.push({ t: r1((Date.now() - started) / 1000), domRows, heapMB: r1((await heap()) / 1048576) })
-      else samples.push({ t: r1((Date.now() - started) / 1000), domRows, heapMB: NaN })
+      samples.push({ t: r1((Date.now() - started) / 1000), domRows, heapMB: r1((await heap()) / 1048576) })
       // Click-to-paint on a visible row, measured inside the page (click -> detail painted).
       const ms = (await page.evaluate(CLICK_TO_PAINT)) as { first: number; full: number }
       clicks.push(r1(ms.first))
@@ -228,6 +227,8 @@ export async function benchUi(opts: UiBenchOptions = {}): Promise<Record<string,
       maxDomRows,
       heapMB: heaps.map((s) => `${s.t}s:${s.heapMB}`).join(' '),
       heapEndMB: r1(heapEnd / 1048576),
+      /** Flat: the second half's samples (the row cap is reached within seconds) stay within a few MB. */
+      heapSecondHalfRangeMB: r1(Math.max(...heaps.slice(heaps.length >> 1).map((h) => h.heapMB)) - Math.min(...heaps.slice(heaps.length >> 1).map((h) => h.heapMB))),
       finalState: stateText,
       listCount: ui.filterCount,
       targets: {
@@ -237,6 +238,7 @@ export async function benchUi(opts: UiBenchOptions = {}): Promise<Record<string,
         clickToPaintLe100: clicks.every((c) => c <= 100),
         domRowsLe200: maxDomRows <= 200,
         zeroLost: Number.isFinite(sent) && sent === recorded,
+        heapFlatSecondHalf: Math.max(...heaps.slice(heaps.length >> 1).map((h) => h.heapMB)) - Math.min(...heaps.slice(heaps.length >> 1).map((h) => h.heapMB)) <= 8,
       },
     }
     return result

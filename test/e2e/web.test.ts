@@ -241,7 +241,7 @@ describe('inspector in Chromium', () => {
   })
 
   it('reads back what the live view coalesced when the user scrolls up', async () => {
-    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/flood?rate=40000&size=40&seconds=3`)
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/flood?rate=12000&size=40&seconds=3`)
     await page.getByRole('button', { name: 'Connect' }).click()
     await page.getByRole('heading', { name: /flood/ }).waitFor()
     await page.getByTestId('conn-state').filter({ hasText: 'open' }).waitFor({ timeout: 10_000 })

@@ -10,8 +10,17 @@ import type { WiretraceEvent } from '../../../../shared/common/events/index.ts'
 import { ConnView, MAX_ROWS } from './conn.svelte.ts'
 import { compileFilter, EMPTY_FILTER, type FilterSpec } from '../filter.ts'
 
-/** Events asked for per events.range call (the host's maximum is PARAM_LIMITS.maxRange). */
-export const RANGE_PAGE = 5000
+/**
+ * Events asked for per events.range call (the host's maximum is PARAM_LIMITS.maxRange). Small
+ * enough that merging one page fits in a frame next to a live stream; the reader yields a
+ * frame between pages.
+ */
+export const RANGE_PAGE = 2000
+
+/** Resolves at the next animation frame (a timer where there are no frames). */
+function nextFrame(): Promise<void> {
+  return new Promise((resolve) => (typeof requestAnimationFrame === 'function' ? requestAnimationFrame(() => resolve()) : setTimeout(resolve, 0)))
+}
 
 /** Connections listed in the sidebar at most (the oldest finished ones are forgotten first). */
 export const MAX_CONNECTIONS = 200
@@ -190,6 +199,7 @@ export class AppState {
         v.gapDone(from, to)
         budget -= v.insertOlder(events)
         if (!this.views.has(v.id)) break
+        await nextFrame()
       }
       if (budget <= 0) v.dropGapsBefore(v.rows[0]?.seq ?? 0)
     } finally {
