@@ -222,6 +222,71 @@ describe('WebSocket: TLS', () => {
 })
 
 describe('WebSocket: hostile servers', () => {
+  it('the direct path and ws itself record the same messages, frame facts and order, however the bytes are chunked', async () => {
+    const big = Buffer.alloc(70_000, 0x62)
+    const frames: Buffer[] = [
+      frame(1, Buffer.from('hello')),
+      frame(1, Buffer.from('h\u00e9llo \u{1f600} \ufffd literal')),
+      frame(2, Buffer.from([0, 1, 2, 255])),
+      frame(1, Buffer.alloc(0)),
+      frame(1, Buffer.alloc(125, 0x61)),
+      frame(1, Buffer.alloc(126, 0x61)),
+      frame(2, Buffer.alloc(65_535, 7)),
+      frame(2, big),
+      frame(1, Buffer.from('frag-1 '), { fin: false }),
+      frame(9, Buffer.from('mid-ping')),
+      frame(0, Buffer.from('frag-2 '), { fin: false }),
+      frame(0, Buffer.from('frag-3'), { fin: true }),
+      frame(10, Buffer.from('unsolicited')),
+      frame(1, Buffer.from('{"after":"control"}')),
+      ...Array.from({ length: 200 }, (_, i) => frame(i % 3 ? 1 : 2, Buffer.from(`m${i}`))),
+      frame(8, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('bye')])),
+    ]
+    const wire = Buffer.concat(frames)
+    // Irregular chunks: cuts inside headers, inside 16-bit lengths, inside payloads.
+    const cuts = [1, 3, 9, 40, 41, 200, 1000, 1001, 66_000, 66_003, 100_000, 136_700, 136_730, wire.length]
+    const s = await serve(rawServer((sock, _h, accept) => {
+      sock.setNoDelay(true)
+      sock.write(switching(accept))
+      let from = 0
+      const next = (k: number): void => {
+        if (k >= cuts.length) return
+        const to = Math.min(cuts[k]!, wire.length)
+        sock.write(wire.subarray(from, to))
+        from = to
+        setTimeout(() => next(k + 1), 5)
+      }
+      next(0)
+    }))
+    const pick = (r: Awaited<ReturnType<typeof run>>): unknown[] =>
+      r.events
+        .filter((e) => e.type === 'ws.message' || e.type === 'ws.ping' || e.type === 'ws.pong' || e.type === 'ws.frame' || e.type === 'ws.close')
+        .map((e) => {
+          const { seq: _s, ts: _t, conn: _c, ...rest } = e as unknown as Record<string, unknown>
+          if (rest.type === 'ws.close') return { type: rest.type, code: rest.code, reason: rest.reason, initiator: rest.initiator }
+          return rest
+        })
+    const viaDirect = await run({ url: s.url, transport: 'ws', ws: { deflate: false } })
+    process.env.WIRETRACE_WS_DIRECT = '0'
+    let viaWs: Awaited<ReturnType<typeof run>>
+    try {
+      viaWs = await run({ url: s.url, transport: 'ws', ws: { deflate: false } })
+    } finally {
+      delete process.env.WIRETRACE_WS_DIRECT
+    }
+    const a = pick(viaDirect)
+    expect(a.filter((e) => (e as { type: string }).type === 'ws.message')).toHaveLength(8 + 1 + 1 + 200)
+    expect(a).toEqual(pick(viaWs))
+    const msgs = viaDirect.of('ws.message')
+    expect(msgs[1]!.text).toBe('h\u00e9llo \u{1f600} \ufffd literal')
+    expect(msgs[7]).toMatchObject({ size: 70_000, frames: 1, wireSize: 70_010 })
+    expect(msgs[8]).toMatchObject({ text: 'frag-1 frag-2 frag-3', frames: 3 })
+    expect(viaDirect.of('ws.close').at(-1)).toMatchObject({ code: 1000, reason: 'bye' })
+    // The recordings hold the same lines but for the times.
+    const lines = (f: string): string[] => fs.readFileSync(f, 'utf8').split('\n').slice(1).filter((l) => l.includes('"ws.message"')).map((l) => l.replace(/"ts":[\d.]+,/, '').replace(/"conn":"[^"]+",/, ''))
+    expect(lines(viaDirect.file)).toEqual(lines(viaWs.file))
+  })
+
   it('invalid UTF-8 in a text frame is a coded error and close 1007, no crash', async () => {
     const s = await serve(rawServer((sock, _h, accept) => {
       sock.write(switching(accept))

@@ -94,8 +94,113 @@ export class WsFrameInspector {
     this.frames++
     this.headLen = 0
     this.need = 2
+    if (c.opcode >= 8) {
+      if (c.opcode === 8) this.closeSeen = true
+    } else if (c.opcode !== 0 || this.fragmenting) this.fragmenting = !c.fin
     this.sink(c.fin, c.rsv1, c.opcode, c.masked, c.payloadLength, c.wireLength)
   }
+
+  /** A data message started with FIN clear and its final fragment has not been seen. */
+  private fragmenting = false
+  /** A close frame went by: everything after it is the WebSocket library's business. */
+  private closeSeen = false
+
+  /**
+   * Splits one chunk between a direct path and the WebSocket library (`route.toLibrary`).
+   * At a frame boundary, with no fragmented message open and no close frame seen, a whole
+   * frame in this chunk that is FIN, uncompressed (RSV bits clear), unmasked, text or binary,
+   * with a 7- or 16-bit length of at most `maxPayload`, is offered to `route.message`; if that
+   * takes it, the library never sees its bytes. Every other byte (control frames, fragments,
+   * frames cut by the chunk end, anything odd or refused) goes to the library in order, and
+   * those frames are reported to the inspector's sink as `push` would. The direct frames are
+   * not reported to the sink: `route.message` has their facts.
+   *
+   * The caller must only use this while the library parses synchronously (no inflate in
+   * flight), so that messages come out in wire order.
+   */
+  route(chunk: Uint8Array, maxPayload: number, r: FrameRoute): void {
+    if (this.broken) return r.toLibrary(chunk, 0, chunk.length)
+    const n = chunk.length
+    let i = 0
+    let from = -1
+    while (i < n) {
+      if (this.headLen === 0 && this.remaining === 0 && !this.fragmenting && !this.closeSeen && n - i >= 2) {
+        const b0 = chunk[i]!
+        const b1 = chunk[i + 1]!
+        const op = b0 & 0x0f
+        if ((b0 & 0xf0) === 0x80 && (op === 1 || op === 2) && b1 < 0x80) {
+          let len = b1
+          let h = 2
+          if (len === 126) {
+            len = n - i >= 4 ? (chunk[i + 2]! << 8) | chunk[i + 3]! : -1
+            h = 4
+          } else if (len === 127) len = -1
+          if (len >= 0 && len <= maxPayload && i + h + len <= n) {
+            if (from >= 0) {
+              r.toLibrary(chunk, from, i)
+              from = -1
+            }
+            if (r.message(chunk, i + h, i + h + len, op, h + len)) {
+              this.bytes += h + len
+              this.frames++
+              i += h + len
+              continue
+            }
+          }
+        }
+      }
+      // The library's path: this frame's bytes (or what the chunk holds of it) through the inspector.
+      if (from < 0) from = i
+      i = this.step(chunk, i)
+      if (this.broken) {
+        // The inspector gave up (the library will report why): the rest is the library's.
+        this.bytes += n - i
+        i = n
+      }
+    }
+    if (from >= 0) r.toLibrary(chunk, from, n)
+  }
+
+  /** Consumes bytes of the frame in progress from chunk[i]: up to its end or the chunk's. Returns the new index. */
+  private step(chunk: Uint8Array, i: number): number {
+    const n = chunk.length
+    const start = i
+    while (i < n) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, n - i)
+        this.remaining -= take
+        i += take
+        if (this.remaining === 0) this.complete()
+        break
+      }
+      this.head[this.headLen++] = chunk[i++]!
+      if (this.headLen < this.need) continue
+      if (this.headLen === 2) {
+        const b1 = this.head[1]!
+        const len7 = b1 & 0x7f
+        this.need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0)
+        if (this.headLen < this.need) continue
+      }
+      this.parseHeader()
+      if (this.broken) break
+      if (this.remaining === 0) this.complete()
+      break
+    }
+    this.bytes += i - start
+    return i
+  }
+}
+
+/** Where WsFrameInspector.route sends a chunk's frames. */
+export interface FrameRoute {
+  /** Bytes for the WebSocket library, in wire order: chunk[start, end). */
+  toLibrary(chunk: Uint8Array, start: number, end: number): void
+  /**
+   * A whole single-frame data message: payload chunk[start, end), opcode 1 or 2, frame size on
+   * the wire. Return false to hand the frame to the library instead (invalid UTF-8, say, for
+   * the library to fail the connection as it does).
+   */
+  message(chunk: Uint8Array, start: number, end: number, opcode: number, wireLength: number): boolean
 }
 
 /** Scans for the end of an HTTP head (CRLFCRLF). Returns the index just past it, or -1. */

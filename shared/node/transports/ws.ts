@@ -14,7 +14,8 @@ import { WiretraceError, exitCodeFor, type ErrorCode } from '../../common/errors
 import { backoffDelay, mayRetry, resolveReconnect } from '../../common/backoff.ts'
 import { closeCodeMeaning, isSendableCloseCode } from '../../common/close-codes.ts'
 import { base64ToBytes } from '../../common/bytes.ts'
-import { WsFrameInspector, findHeadEnd, parseHead } from '../../common/parsers/ws-frames.ts'
+import { WsFrameInspector, findHeadEnd, parseHead, type FrameRoute } from '../../common/parsers/ws-frames.ts'
+import { isUtf8 as bytesAreUtf8 } from 'node:buffer'
 import { redactHeaders, redactUrl } from '../../common/redact.ts'
 import type { Transport, TransportContext } from '../engine/types.ts'
 import { mono, ms, TIME_ORIGIN } from '../engine/clock.ts'
@@ -75,6 +76,8 @@ export function createWsTransport(ctx: TransportContext): Transport {
   const limits = ctx.limits
   const maxPayload = wsOpts.maxPayload ?? limits.maxMessageBytes
   const captureFrames = wsOpts.captureFrames === true
+  /** The direct path for plain data frames (WIRETRACE_WS_DIRECT=0 turns it off, to compare). */
+  const direct = process.env.WIRETRACE_WS_DIRECT !== '0'
   const autoPong = wsOpts.autoPong !== false
   const conn = ctx.id
   const c = ctx.counters
@@ -97,6 +100,37 @@ export function createWsTransport(ctx: TransportContext): Transport {
     const size = data.length
     if (size > maxRecorded) return { size, base64: data.subarray(0, maxRecorded).toString('base64'), truncated: true }
     return text ? { size, text: data.toString('utf8') } : { size, base64: data.toString('base64') }
+  }
+
+  /**
+   * The hot path: one event per received data message, built in one shape, no spreads.
+   * `text`: the payload already decoded (the direct path validates UTF-8 that way);
+   * `frames` 0: the wire facts are unknown (the inspector gave up).
+   */
+  function deliver(a: Attempt, data: Buffer, isBinary: boolean, text: string | undefined, frames: number, wire: number, compressed: boolean): void {
+    c.msgsIn++
+    const size = data.length
+    const ev = {
+      seq: 0,
+      ts: 0,
+      conn,
+      type: 'ws.message',
+      dir: 'in',
+      opcode: isBinary ? 2 : 1,
+      size,
+    } as WsMessageEvent
+    if (size > maxRecorded) {
+      ev.base64 = data.subarray(0, maxRecorded).toString('base64')
+      ev.truncated = true
+    } else if (isBinary) ev.base64 = data.toString('base64')
+    else ev.text = text ?? data.toString('utf8')
+    if (frames > 0) {
+      ev.wireSize = wire
+      ev.frames = frames
+      if (compressed) ev.compressed = true
+    }
+    ctx.emitMessage(ev, data, a.chunkTs)
+    ctx.countMessageIn()
   }
 
   /** Called by the inspector for each incoming frame. */
@@ -340,9 +374,40 @@ export function createWsTransport(ctx: TransportContext): Transport {
         inspecting = /^HTTP\/\d(\.\d)? 101\b/.test(responseHead.firstLine)
         return
       }
-      if (inspecting) inspector.push(chunk)
+      if (!inspecting) return
+      if (libraryData) inspector.route(chunk, maxPayload, route)
+      else inspector.push(chunk)
     }
     socket.prependListener('data', onData)
+    // The direct path (see WsFrameInspector.route): once open without permessage-deflate, ws's
+    // own 'data' listener is taken off the socket and fed only the bytes that are not plain
+    // single-frame messages; those are delivered here from the inspector's single pass, so a
+    // message costs one header parse instead of two. ws keeps everything else: control
+    // frames, fragments, limits, protocol and UTF-8 errors, the close handshake.
+    let libraryData: ((this: Socket, chunk: Buffer) => void) | null = null
+    const route: FrameRoute = {
+      toLibrary(chunk, start, end) {
+        libraryData!.call(socket, start === 0 && end === chunk.length ? (chunk as Buffer) : (chunk as Buffer).subarray(start, end))
+      },
+      message(chunk, start, end, opcode, wireLength) {
+        const data = (chunk as Buffer).subarray(start, end)
+        let text: string | undefined
+        if (opcode === 1 && data.length <= maxRecorded) {
+          text = data.toString('utf8')
+          // Invalid UTF-8 always decodes with U+FFFD; ws then fails the connection with 1007.
+          if (text.includes('\ufffd') && !bytesAreUtf8(data)) return false
+        } else if (opcode === 1 && !bytesAreUtf8(data)) return false
+        deliver(a, data, opcode === 2, text, 1, wireLength, false)
+        return true
+      },
+    }
+    const takeOverData = (): void => {
+      if (captureFrames || !direct) return
+      const fn = socket.listeners('data').find((f) => f.name === 'socketOnData') as ((this: Socket, chunk: Buffer) => void) | undefined
+      if (!fn) return
+      socket.removeListener('data', fn)
+      libraryData = fn
+    }
     let socketError: string | null = null
     socket.on('error', (e: NodeJS.ErrnoException) => {
       socketError = e.code ?? e.message
@@ -453,6 +518,7 @@ export function createWsTransport(ctx: TransportContext): Transport {
         const extHeader = (responseHead as { headers: Array<[string, string]> } | null)?.headers.filter(([k]) => k.toLowerCase() === 'sec-websocket-extensions').map(([, v]) => v).join(', ')
         const negotiated = extHeader || ws.extensions
         const deflate = parseDeflate(negotiated)
+        if (!/permessage-deflate/i.test(negotiated ?? '') && !ws.extensions) takeOverData()
         emit({
           type: 'ws.negotiated',
           conn,
@@ -485,33 +551,12 @@ export function createWsTransport(ctx: TransportContext): Transport {
         }
       })
 
-      // The hot path: one object per message, built in one shape, no spreads.
+      // Messages ws parsed (everything the direct path did not take): wire facts from the inspector's queue.
       ws.on('message', (data: Buffer, isBinary: boolean) => {
-        c.msgsIn++
-        const size = data.length
-        const cut = size > maxRecorded
-        const ev = {
-          seq: 0,
-          ts: 0,
-          conn,
-          type: 'ws.message',
-          dir: 'in',
-          opcode: isBinary ? 2 : 1,
-          size,
-        } as WsMessageEvent
-        if (cut) {
-          ev.base64 = data.subarray(0, maxRecorded).toString('base64')
-          ev.truncated = true
-        } else if (isBinary) ev.base64 = data.toString('base64')
-        else ev.text = data.toString('utf8')
         if (a.metaHead < a.metaTail) {
           const slot = a.metaHead++ % a.metaFrames.length
-          ev.wireSize = a.metaWire[slot]!
-          ev.frames = a.metaFrames[slot]!
-          if (a.metaComp[slot] === 1) ev.compressed = true
-        }
-        ctx.emitMessage(ev, data, a.chunkTs)
-        ctx.countMessageIn()
+          deliver(a, data, isBinary, undefined, a.metaFrames[slot]!, a.metaWire[slot]!, a.metaComp[slot] === 1)
+        } else deliver(a, data, isBinary, undefined, 0, -1, false)
       })
 
       ws.on('ping', (data: Buffer) => {
