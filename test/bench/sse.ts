@@ -52,7 +52,7 @@ async function server(total: number): Promise<{ port: number; child: ChildProces
   return { port, child }
 }
 
-function parserAlone(bytes: Buffer): number {
+export function parserAlone(bytes: Buffer): number {
   let n = 0
   const p = new SseParser(
     { event: () => void n++, error: (_c, m) => { throw new Error(m) } },
@@ -64,7 +64,38 @@ function parserAlone(bytes: Buffer): number {
   return n / (dt / 1000)
 }
 
-async function throughEngine(total: number, file: string | null): Promise<{ rate: number; steady: number; events: number }> {
+/**
+ * Reference, not the target's baseline: the same stream read by a bare undici Client and fed to
+ * the same parser, counting events (no engine, no recording). What the network and HTTP client
+ * alone cost next to the in-memory parser.
+ */
+export async function undiciAndParser(total: number): Promise<number> {
+  const { port, child } = await server(total)
+  const { Client } = await import('undici')
+  const client = new Client(`http://127.0.0.1:${port}`)
+  let n = 0
+  const p = new SseParser({ event: () => void n++, error: (_c, m) => { throw new Error(m) } }, { maxLineBytes: 1 << 23, maxEventBytes: 1 << 24, decode: decodeBuf })
+  const t0 = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    client.dispatch({ method: 'GET', path: '/' }, {
+      onConnect() {},
+      onHeaders: () => true,
+      onData(chunk: Buffer) {
+        p.push(chunk)
+        return true
+      },
+      onComplete: () => resolve(),
+      onError: reject,
+    } as never)
+  })
+  const dt = performance.now() - t0
+  await client.close()
+  child.kill()
+  if (n !== total) throw new Error(`bare client parsed ${n} of ${total}`)
+  return total / (dt / 1000)
+}
+
+export async function throughEngine(total: number, file: string | null): Promise<{ rate: number; steady: number; events: number }> {
   const { port, child } = await server(total)
   const e = new Engine({ host: 'test' })
   let first = 0
@@ -96,8 +127,10 @@ export async function benchSse(opts: { total?: number; rounds?: number } = {}): 
   let bestNoRec = 0
   let bestSteady = 0
   let bestSteadyNoRec = 0
+  let bestBare = 0
   for (let i = 0; i < rounds; i++) {
     bestParser = Math.max(bestParser, parserAlone(bytes))
+    bestBare = Math.max(bestBare, await undiciAndParser(total))
     const rec = await throughEngine(total, file)
     bestEngine = Math.max(bestEngine, rec.rate)
     bestSteady = Math.max(bestSteady, rec.steady)
@@ -113,7 +146,10 @@ export async function benchSse(opts: { total?: number; rounds?: number } = {}): 
     events: total,
     eventBytes: 100,
     parserAloneEventsPerSec: Math.round(bestParser),
+    bareUndiciAndParserEventsPerSec: Math.round(bestBare),
+    bareUndiciAndParserRatio: Number((bestBare / bestParser).toFixed(3)),
     engineRecordedEventsPerSec: Math.round(bestEngine),
+    engineVsBareUndiciAndParser: Number((bestEngine / bestBare).toFixed(3)),
     engineNoRecordingEventsPerSec: Math.round(bestNoRec),
     ratioWithoutRecording: Number((bestNoRec / bestParser).toFixed(3)),
     steadyRecordedEventsPerSec: Math.round(bestSteady),

@@ -87,10 +87,13 @@ export class Connection {
   readonly emit = (draft: EventDraft): WiretraceEvent => {
     let ev: WiretraceEvent
     if (draft.seq !== undefined) {
-      // Hot paths pre-fill seq and ts so the object keeps its shape: stamp in place.
+      // Hot paths pre-fill seq and ts so the object keeps its shape: stamp in place. A ts
+      // already set is the arrival time of the socket read the event was parsed from (one
+      // clock read per read, not per event); it never goes back before the last stamp.
       ev = draft as WiretraceEvent
       ev.seq = this.seq++
-      ev.ts = nowTs()
+      const at = ev.ts
+      ev.ts = at > 0 && at >= this.lastTs ? at : nowTs()
     } else {
       ev = { seq: this.seq++, ts: nowTs(), ...draft } as WiretraceEvent
     }

@@ -20,7 +20,7 @@ import { WiretraceError, exitCodeFor, type ErrorCode } from '../../common/errors
 import { backoffDelay, resolveReconnect } from '../../common/backoff.ts'
 import { SseParser, type SseSink } from '../../common/parsers/sse.ts'
 import type { Transport, TransportContext, DialResult } from '../engine/types.ts'
-import { mono, ms } from '../engine/clock.ts'
+import { mono, ms, TIME_ORIGIN } from '../engine/clock.ts'
 import { parseTargetUrl } from '../engine/validate.ts'
 import {
   HeadCapture,
@@ -84,6 +84,8 @@ export function createSseTransport(ctx: TransportContext): Transport {
   const waker = new Waker()
   let serverRetry: number | undefined
   let chunkIndex = 0
+  /** Wall-clock arrival time of the chunk being parsed: the time of every event parsed from it. */
+  let chunkTs = 0
   let lastChunkAt = 0
   // Resume check: the Last-Event-ID this attempt sent, until the first event with an id.
   let resumeFrom: string | null = null
@@ -99,7 +101,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
   const sink: SseSink = {
     event(id, type, data, lastEventId, retry, size) {
       c.msgsIn++
-      const ev = { seq: 0, ts: 0, conn, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
+      const ev = { seq: 0, ts: chunkTs, conn, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
       if (resumeFrom !== null && id !== undefined) checkResume(id)
       ctx.emit(ev)
       ctx.countMessageIn()
@@ -369,7 +371,8 @@ export function createSseTransport(ctx: TransportContext): Transport {
           }
           const gap = now - lastChunkAt
           const index = chunkIndex++
-          ctx.emit({ seq: 0, ts: 0, conn, type: 'chunk', size: chunk.length, index, gapMs: ms(gap) } as ChunkEvent)
+          chunkTs = Math.round((TIME_ORIGIN + now) * 1000) / 1000
+          ctx.emit({ seq: 0, ts: chunkTs, conn, type: 'chunk', size: chunk.length, index, gapMs: ms(gap) } as ChunkEvent)
           lastChunkAt = now
           const before = c.msgsIn
           parser.push(chunk)
