@@ -37,30 +37,11 @@ export class WsFrameInspector {
 
   push(chunk: Uint8Array): void {
     if (this.broken) return
-    this.bytes += chunk.length
-    let i = 0
     const n = chunk.length
-    while (i < n) {
-      if (this.remaining > 0) {
-        const take = Math.min(this.remaining, n - i)
-        this.remaining -= take
-        i += take
-        if (this.remaining === 0) this.complete()
-        continue
-      }
-      // Reading a header: take bytes until we know its full length.
-      this.head[this.headLen++] = chunk[i++]!
-      if (this.headLen < this.need) continue
-      if (this.headLen === 2) {
-        const b1 = this.head[1]!
-        const len7 = b1 & 0x7f
-        this.need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0)
-        if (this.headLen < this.need) continue
-      }
-      this.parseHeader()
-      if (this.broken) return
-      if (this.remaining === 0) this.complete()
-    }
+    let i = 0
+    while (i < n && !this.broken) i = this.step(chunk, i)
+    // Stopped making sense mid-chunk: the rest still counts as seen.
+    this.bytes += n - i
   }
 
   private parseHeader(): void {
