@@ -88,4 +88,32 @@ describe('WsFrameInspector.route', () => {
     expect(direct).toEqual(['1:2:4'])
     expect(Buffer.concat(log).equals(bad)).toBe(true)
   })
+
+  it('push() reports the same frame facts for any chunking, and stops at a length over 2^53', () => {
+    const facts = (chunks: Buffer[]): string[] => {
+      const out: string[] = []
+      const insp = new WsFrameInspector((fin, rsv1, op, m, pl, wl) => void out.push(`${+fin}${+rsv1}${op}${+m}:${pl}:${wl}`))
+      for (const c of chunks) insp.push(c)
+      expect(insp.bytes).toBe(chunks.reduce((a, c) => a + c.length, 0))
+      return out
+    }
+    const whole = facts([wire])
+    expect(whole).toHaveLength(frames.length)
+    expect(whole[3]).toBe('1020:300:304')
+    expect(whole[10]).toBe('1011:6:12')
+    const rand = rng(7)
+    for (let round = 0; round < 100; round++) {
+      const chunks: Buffer[] = []
+      for (let i = 0; i < wire.length; ) {
+        const n = 1 + Math.floor(rand() * 50)
+        chunks.push(wire.subarray(i, i + n))
+        i += n
+      }
+      expect(facts(chunks)).toEqual(whole)
+    }
+    const insp = new WsFrameInspector(() => undefined)
+    insp.push(Buffer.from([0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 2]))
+    expect(insp.broken).toMatch(/2\^53/)
+    expect(insp.bytes).toBe(12)
+  })
 })
