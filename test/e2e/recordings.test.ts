@@ -23,6 +23,8 @@ let page: Page
 let tmp: string
 let userDataDir: string
 let big: string
+let mid: string
+const MID_EVENTS = 60_000
 let office: string
 let home: string
 let crashed: string
@@ -80,6 +82,8 @@ beforeAll(async () => {
   fs.writeFileSync(crashed, lines.slice(0, -3).join('\n') + '\n' + lines.at(-3)!.slice(0, 40))
   big = path.join(tmp, 'big.jsonl')
   const ms = writeBigRecording(big, BIG_EVENTS)
+  mid = path.join(tmp, 'sixty-thousand.jsonl')
+  writeBigRecording(mid, MID_EVENTS)
   console.log(`generated ${BIG_EVENTS.toLocaleString('en-US')} events, ${(fs.statSync(big).size / 1e6).toFixed(0)} MB, in ${ms.toFixed(0)} ms`)
   web = await runWeb({ recordingsDir: recDir, targetsFile: path.join(tmp, 'targets.json'), rendererDir: RENDERER_DIR, quiet: true, demo: false })
   ;({ context, userDataDir } = await launchChromium())
@@ -146,6 +150,104 @@ describe('recordings in the inspector', () => {
     const count = Number(/([\d,]+)/.exec(m.tab)?.[1]?.replace(/,/g, '') ?? 0)
     expect(count).toBeGreaterThan(0)
     expect(count).toBeLessThanOrEqual(200_000)
+  }, 120_000)
+
+  it('pages through the 1,000,000-event recording: older pages in front in place, Home to event #0, Jump to latest', async () => {
+    // The rows streamed to the renderer reach the end of the file (the tail view shows it).
+    const t0 = Date.now()
+    await page.locator(`[role="option"][data-seq="${BIG_EVENTS - 1}"]`).waitFor({ timeout: 60_000 })
+    console.log(`1M-event recording: streamed to its last row ${Date.now() - t0} ms after the index was complete`)
+    const list = page.getByRole('listbox', { name: 'Messages' })
+    await list.hover()
+    await page.mouse.wheel(0, -600)
+    const strip = page.getByTestId('list-window')
+    await strip.waitFor()
+    const spanOf = async (): Promise<{ first: number; last: number; total: number }> => {
+      const t = (await page.getByTestId('window-span').textContent()) ?? ''
+      const m = /showing #([\d,]+)–#([\d,]+) of ([\d,]+)/.exec(t)
+      expect(m, t).not.toBeNull()
+      const num = (x: string): number => Number(x.replace(/,/g, ''))
+      return { first: num(m![1]!), last: num(m![2]!), total: num(m![3]!) }
+    }
+    const span0 = await spanOf()
+    expect(span0).toMatchObject({ last: BIG_EVENTS - 1, total: BIG_EVENTS })
+    expect(span0.first).toBeGreaterThan(BIG_EVENTS - 60_000)
+    const seqsShown = async (): Promise<number[]> =>
+      (await page.evaluate(`(() => {
+        const body = document.querySelector('[role="listbox"][aria-label="Messages"]').getBoundingClientRect()
+        return [...document.querySelectorAll('[role="option"]')].filter((r) => { const b = r.getBoundingClientRect(); return b.bottom > body.top && b.top < body.bottom }).map((r) => Number(r.dataset.seq))
+      })()`)) as number[]
+    // Wheel up to the top of the rows held: the list reads the page before them and puts it in
+    // front, and the rows the user was looking at stay where they were.
+    let first = span0.first
+    for (let pageNo = 0; pageNo < 3; pageNo++) {
+      const t0 = Date.now()
+      let sawReading = false
+      while ((await spanOf()).first === first && Date.now() - t0 < 30_000) {
+        await page.mouse.wheel(0, -100_000)
+        await page.waitForTimeout(50)
+        sawReading ||= ((await strip.textContent()) ?? '').includes('Reading older messages')
+      }
+      const span = await spanOf()
+      expect(span.first).toBeLessThan(first)
+      expect(span.first).toBeGreaterThanOrEqual(first - 2000)
+      await page.waitForTimeout(300)
+      const shown = await seqsShown()
+      // Still near the rows that were at the top (not jumped to the new first row).
+      expect(Math.min(...shown)).toBeGreaterThan(span.first + 1000)
+      expect(Math.min(...shown)).toBeLessThan(first + 200)
+      if (pageNo === 0) console.log(`paging: "Reading older messages…" seen: ${sawReading}; rows shown ${Math.min(...shown)}–${Math.max(...shown)}, held ${span.first}–${span.last}`)
+      first = span.first
+    }
+    const held = await page.evaluate(`document.querySelector('[data-testid="window-span"]').textContent`)
+    console.log(`after 3 older pages: ${String(held)}`)
+    // Home: the first event of the recording (read back from the start).
+    await list.focus()
+    await page.keyboard.press('Home')
+    await page.locator('[role="option"][data-seq="0"]').waitFor({ timeout: 15_000 })
+    expect(await page.locator('[role="option"][data-seq="0"] .label').textContent()).toBe('start')
+    await expect.poll(async () => (await strip.textContent()) ?? '', { timeout: 5000 }).toContain('Beginning of the recording')
+    const home = await spanOf()
+    expect(home.first).toBe(0)
+    expect(home.last).toBeLessThan(60_000)
+    const strips = (await strip.textContent()) ?? ''
+    expect(strips).toMatch(/newer events not shown/)
+    await bothThemes('21-paged-list-beginning')
+    // Jump to latest: the newest rows again, read back from the recording.
+    await page.getByRole('button', { name: /Jump to latest/ }).click()
+    await page.locator(`[role="option"][data-seq="${BIG_EVENTS - 1}"]`).waitFor({ timeout: 15_000 })
+    expect(await page.locator(`[role="option"][data-seq="${BIG_EVENTS - 1}"] .label`).textContent()).toBe('end')
+    const latest = await spanOf()
+    expect(latest.last).toBe(BIG_EVENTS - 1)
+    const dom = (await page.evaluate(`document.querySelectorAll('[role="option"]').length`)) as number
+    expect(dom).toBeLessThanOrEqual(200)
+  }, 120_000)
+
+  it('scrolls a 60,000-event recording to its first event with the mouse wheel alone', async () => {
+    await page.locator('#rec-path').fill(mid)
+    await page.getByRole('button', { name: 'Open', exact: true }).click()
+    await page.getByRole('heading', { name: 'One million messages' }).waitFor()
+    await page.getByRole('status', { name: /^Opening sixty-thousand\.jsonl/ }).waitFor({ state: 'detached', timeout: 60_000 })
+    await page.locator(`[role="option"][data-seq="${MID_EVENTS - 1}"]`).waitFor({ timeout: 15_000 })
+    await page.waitForTimeout(500)
+    const span = (await page.getByTestId('window-span').textContent()) ?? ''
+    expect(span).toMatch(/of 60,000/)
+    const list = page.getByRole('listbox', { name: 'Messages' })
+    await list.hover()
+    const first = page.locator('[role="option"][data-seq="0"]')
+    const t0 = Date.now()
+    let wheels = 0
+    while (!(await first.isVisible()) && Date.now() - t0 < 60_000) {
+      await page.mouse.wheel(0, -100_000)
+      wheels++
+      await page.waitForTimeout(50)
+    }
+    console.log(`60k recording: first event reached after ${wheels} wheel steps in ${Date.now() - t0} ms`)
+    await expect(first.isVisible()).resolves.toBe(true)
+    await expect.poll(async () => (await page.getByTestId('list-window').textContent()) ?? '', { timeout: 5000 }).toContain('Beginning of the recording')
+    await shot(page, '22-paged-list-wheel-top')
+    await page.getByRole('button', { name: /Jump to latest/ }).click()
+    await page.locator(`[role="option"][data-seq="${MID_EVENTS - 1}"]`).waitFor({ timeout: 15_000 })
   }, 120_000)
 
   it('opens a recording dropped on the window (web mode sends its bytes)', async () => {

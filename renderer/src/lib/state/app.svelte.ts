@@ -16,6 +16,8 @@ import { compileFilter, EMPTY_FILTER, type FilterSpec } from '../filter.ts'
  * frame between pages.
  */
 export const RANGE_PAGE = 2000
+/** Pages read at most for one scroll step when the filter hides all their rows. */
+export const MAX_EMPTY_PAGES = 25
 
 /** Resolves at the next animation frame (a timer where there are no frames). */
 function nextFrame(): Promise<void> {
@@ -173,30 +175,32 @@ export class AppState {
   /**
    * Reads back what this view never received (after a reload, or coalesced while live) with
    * events.range: the newest missing ranges first, in pages of RANGE_PAGE, up to the row cap.
-   * One fill per view at a time; called on select and when the user scrolls up.
+   * One read per view at a time (fill or a page); called on select, when the user scrolls up
+   * and by "Jump to latest" after browsing back. A reset of the window (epoch) restarts it.
    */
   async fill(v: ConnView): Promise<void> {
-    if (v.filling) return
+    if (v.filling || v.paging) return
     const s = v.summary
     const finished = s.state === 'closed' || s.state === 'failed'
     if (finished && !s.readOnly) v.noteKnownEnd(s.events)
     if (!v.missing.length) return
     v.filling = true
     try {
+      let epoch = v.epoch
       let budget = MAX_ROWS - v.rows.length
       for (let guard = 0; guard < 1000 && budget > 0; guard++) {
         const g = v.nextGap(Math.min(RANGE_PAGE, budget))
         if (!g) break
         const [from, to] = g
-        let events: WiretraceEvent[] = []
-        try {
-          events = await this.host.call('events.range', { id: v.id, fromSeq: from, count: to - from })
-        } catch (e) {
-          v.gapDone(from, to)
-          if ((e as { code?: string }).code !== 'WT_USAGE') this.say(e)
-          break
+        const events = await this.readRange(v, from, to)
+        if (v.epoch !== epoch) {
+          // The window was reset meanwhile: this answer is for the old one.
+          epoch = v.epoch
+          budget = MAX_ROWS - v.rows.length
+          continue
         }
         v.gapDone(from, to)
+        if (events === null) break
         budget -= v.insertOlder(events)
         if (!this.views.has(v.id)) break
         await nextFrame()
@@ -205,6 +209,85 @@ export class AppState {
     } finally {
       v.filling = false
     }
+  }
+
+  /** events.range for [from, to); null on an error (said, unless the connection is gone). */
+  private async readRange(v: ConnView, from: number, to: number): Promise<WiretraceEvent[] | null> {
+    try {
+      return await this.host.call('events.range', { id: v.id, fromSeq: from, count: to - from })
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'WT_USAGE') this.say(e)
+      return null
+    }
+  }
+
+  /**
+   * The user scrolled near the top of the list: reads the page before the rows (RANGE_PAGE
+   * events) and puts it in front; past the cap the newest rows leave. With a filter, pages
+   * are read (a frame apart) until one adds a row it shows, at most MAX_EMPTY_PAGES.
+   */
+  async older(v: ConnView): Promise<void> {
+    if (v.filling || v.paging || !v.hasOlder) return
+    v.paging = 'older'
+    try {
+      const epoch = v.epoch
+      for (let i = 0; i < MAX_EMPTY_PAGES; i++) {
+        const p = v.olderPage(RANGE_PAGE)
+        if (!p) break
+        const events = await this.readRange(v, p[0], p[1])
+        if (events === null || v.epoch !== epoch || !this.views.has(v.id)) break
+        const shown = v.prependOlder(p[0], p[1], events)
+        await nextFrame()
+        if (shown > 0) break
+      }
+    } finally {
+      v.paging = null
+    }
+  }
+
+  /**
+   * The user scrolled near the bottom of a window detached from the tail: reads the page
+   * after the rows and appends it; past the cap the oldest rows leave. Reaching the tail
+   * attaches the window again (live rows are appended).
+   */
+  async newer(v: ConnView): Promise<void> {
+    if (v.filling || v.paging || !v.detached) return
+    v.paging = 'newer'
+    try {
+      const epoch = v.epoch
+      for (let i = 0; i < MAX_EMPTY_PAGES; i++) {
+        const p = v.newerPage(RANGE_PAGE)
+        if (!p) break
+        const events = await this.readRange(v, p[0], p[1])
+        if (events === null || v.epoch !== epoch || !this.views.has(v.id)) break
+        const shown = v.appendNewer(p[0], p[1], events)
+        await nextFrame()
+        if (shown > 0) break
+      }
+    } finally {
+      v.paging = null
+    }
+  }
+
+  /** "Jump to latest": a window detached from the tail is dropped and the newest rows read back. */
+  async latest(v: ConnView): Promise<void> {
+    if (!v.detached) return
+    v.resetToTail()
+    await this.waitIdle(v)
+    await this.fill(v)
+  }
+
+  /** Home: the connection's first rows (read back from the start when the window does not hold them). */
+  async first(v: ConnView): Promise<void> {
+    if (!v.hasOlder) return
+    v.resetAt(0)
+    await this.waitIdle(v)
+    await this.newer(v)
+  }
+
+  /** Waits (a frame at a time, bounded) for a read of this view to end. */
+  private async waitIdle(v: ConnView): Promise<void> {
+    for (let i = 0; i < 600 && (v.filling || v.paging); i++) await nextFrame()
   }
 
   setFilter(f: FilterSpec): void {

@@ -10,10 +10,11 @@ import { toRow, type Row } from '../rows.ts'
 import type { RowPredicate } from '../filter.ts'
 
 /**
- * Rows kept in the renderer per connection; older ones stay in the recording and are read
- * back by seq. 50k rows are ~10 MB of heap: reached in seconds at 100k events/s, after which
- * the heap stays flat, and small enough that leaving the tail (the virtual list takes the
- * whole array) stays within a frame.
+ * Rows kept in the renderer per connection: a window of the connection's events. The rest
+ * stay in the recording and are read back by seq as the user scrolls (older pages prepended,
+ * newer pages appended, the far end dropped). 50k rows are ~10 MB of heap: reached in seconds
+ * at 100k events/s, after which the heap stays flat, and small enough that leaving the tail
+ * (the virtual list takes the whole array) stays within a frame.
  */
 export const MAX_ROWS = 50_000
 /** Rows dropped at once when the cap is reached (amortises the shift). */
@@ -29,6 +30,18 @@ const LIFECYCLE = new Set([
   'conn.state', 'proxy.rule', 'dns', 'tcp', 'proxy.connect', 'proxy.socks', 'tls', 'http.request', 'http.response',
   'open', 'ws.negotiated', 'h2.session', 'error', 'diagnosis', 'end',
 ])
+
+/** The first index in `rows` (sorted by seq) whose seq is >= `seq` (rows.length if none). */
+export function indexOfSeq(rows: readonly Row[], seq: number): number {
+  let lo = 0
+  let hi = rows.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (rows[mid]!.seq < seq) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
 
 export class Series {
   readonly t: number[] = []
@@ -73,8 +86,31 @@ export class ConnView {
   version = $state(0)
   /** Rows the live view never received (the host coalesced them); all are in the recording. */
   coalesced = $state(0)
-  /** Rows dropped here to stay within MAX_ROWS; all are in the recording. */
-  dropped = $state(0)
+  /**
+   * The window the rows cover. Events with seq < windowStart are not held (older: read back a
+   * page at a time when the user scrolls up). windowEnd null: the rows reach the live tail and
+   * live rows are appended; otherwise events with seq >= windowEnd are not held (newer: the
+   * user is browsing older history; live events only move nextSeq, and scrolling down or
+   * "Jump to latest" reads them back).
+   */
+  windowStart = 0
+  windowEnd: number | null = null
+  /** Bumped when the window moved by a page or was reset (the list re-reads at once, keeping its place). */
+  windowVersion = $state(0)
+  /** Events newer than the window that arrived while browsing back (not held; in the recording). */
+  newer = $state(0)
+  /** A page of older or newer rows is being read. */
+  paging: 'older' | 'newer' | null = $state(null)
+  /**
+   * The list is browsing (not following the tail): at the cap, live rows then stop being
+   * appended (the window detaches from the tail) instead of pushing the oldest rows out from
+   * under the user.
+   */
+  browsing = false
+  /** Bumped on every reset of the window: reads begun before it are discarded. */
+  epoch = 0
+  /** An older page came back empty: the host has nothing before windowStart (a connection not recorded). */
+  olderLost = false
   lifecycle: WiretraceEvent[] = $state.raw([])
   /** Bumped when the filter changes (the list jumps back to the newest rows). */
   filterEpoch = $state(0)
@@ -94,6 +130,7 @@ export class ConnView {
   private filtered: Row[] = []
   private filteredUpTo = 0
   private rowsChanged = false
+  private newerChanged = false
   private lifecycleChanged = false
   private pendingLifecycle: WiretraceEvent[] = []
   private chartsChanged = false
@@ -150,10 +187,206 @@ export class ConnView {
     this.version++
   }
 
-  /** Notes a gap before `seq` when events were skipped. */
+  /** Notes a gap before `seq` when events were skipped (not when detached: all of that is "newer"). */
   private noteSeq(seq: number): void {
-    if (seq > this.nextSeq) this.addGap(this.nextSeq, seq)
+    if (seq > this.nextSeq && this.windowEnd === null) this.addGap(this.nextSeq, seq)
     if (seq >= this.nextSeq) this.nextSeq = seq + 1
+  }
+
+  /** Older events exist that the rows do not hold. */
+  get hasOlder(): boolean {
+    return this.windowStart > 0
+  }
+
+  /** rows[0] is the connection's first row: nothing older exists and no gap before it is waiting to be read. */
+  get holdsBeginning(): boolean {
+    void this.version
+    void this.windowVersion
+    const g = this.missing[0]
+    return this.windowStart === 0 && !this.olderLost && !(g && g[0] < (this.rows[0]?.seq ?? Infinity))
+  }
+
+  /** The window stopped short of the tail (browsing back): newer events are not held. */
+  get detached(): boolean {
+    return this.windowEnd !== null
+  }
+
+  /** Events the connection has as far as this view knows. */
+  get total(): number {
+    return Math.max(this.nextSeq, this.summary.events ?? 0)
+  }
+
+  /** What the rows cover, for the header ("showing #a–#b of N"); partial when some events are not held. */
+  get span(): { first: number; last: number; total: number; partial: boolean } {
+    void this.version
+    void this.windowVersion
+    const total = this.total
+    const first = this.rows[0]?.seq ?? this.windowStart
+    const last = this.rows[this.rows.length - 1]?.seq ?? first
+    return { first, last, total, partial: this.windowStart > 0 || this.windowEnd !== null }
+  }
+
+  /** The next older page to read, [from, to) with at most `max` events, or null at the beginning. */
+  olderPage(max: number): [number, number] | null {
+    if (this.windowStart <= 0) return null
+    return [Math.max(0, this.windowStart - max), this.windowStart]
+  }
+
+  /** The next newer page to read while detached, [from, to) with at most `max` events, or null at the tail. */
+  newerPage(max: number): [number, number] | null {
+    if (this.windowEnd === null) return null
+    if (this.windowEnd >= this.nextSeq) {
+      this.attach()
+      return null
+    }
+    return [this.windowEnd, Math.min(this.nextSeq, this.windowEnd + max)]
+  }
+
+  private attach(): void {
+    this.windowEnd = null
+    this.newer = 0
+    this.windowVersion++
+  }
+
+  /** Rows for these events (a page read back): no charts or lifecycle (they keep the latest). */
+  private pageRows(events: WiretraceEvent[], from: number, to: number): Row[] {
+    const out: Row[] = []
+    for (const ev of events) {
+      if (ev.seq < from || ev.seq >= to) continue
+      const row = toRow(ev)
+      if (row) out.push(row)
+    }
+    return out
+  }
+
+  /**
+   * An older page [from, to) read back (to == windowStart), put in front of the rows. Past
+   * MAX_ROWS the newest rows are dropped and the window detaches from the tail. Returns the
+   * rows added that the filter shows.
+   */
+  prependOlder(from: number, to: number, events: WiretraceEvent[]): number {
+    if (to !== this.windowStart || from >= to) return 0
+    if (!events.length) {
+      // The host has none of them (not recorded): nothing older can be read.
+      this.olderLost = true
+      this.windowStart = 0
+      this.windowVersion++
+      return 0
+    }
+    const add = this.pageRows(events, from, to)
+    this.windowStart = from
+    let shown = add.length
+    if (add.length) {
+      this.rows.splice(0, 0, ...add)
+      this.filteredUpTo += add.length
+      const f = this.filter
+      if (f?.active) {
+        const match = add.filter((r) => f(r))
+        shown = match.length
+        if (match.length) this.filtered.splice(0, 0, ...match)
+      }
+      if (this.rows.length > MAX_ROWS) this.trimNewest(this.rows.length - MAX_ROWS)
+      this.version++
+    }
+    this.windowVersion++
+    return shown
+  }
+
+  /**
+   * A newer page [from, to) read back while detached (from == windowEnd), put after the rows.
+   * `to` is where the host's answer ends: once it reaches the tail the window attaches again
+   * and live rows are appended. Past MAX_ROWS the oldest rows are dropped. Returns the rows
+   * added that the filter shows.
+   */
+  appendNewer(from: number, to: number, events: WiretraceEvent[]): number {
+    if (this.windowEnd === null || from !== this.windowEnd || from >= to) return 0
+    const add = this.pageRows(events, from, to)
+    const lastSeq = events.length ? events[events.length - 1]!.seq + 1 : from
+    // A short answer means the host had no more: that is the tail as of the call.
+    const end = events.length >= to - from ? to : Math.max(from, lastSeq)
+    for (const r of add) this.rows.push(r)
+    const before = this.filtered.length
+    this.refilter()
+    const shown = this.filter?.active ? this.filtered.length - before : add.length
+    if (this.rows.length > MAX_ROWS) this.trimOldest(this.rows.length - MAX_ROWS)
+    this.windowEnd = end
+    if (end >= this.nextSeq) this.attach()
+    else if (end === from) {
+      // The host has none of them (not recorded): back to the tail, the hole noted.
+      this.attach()
+      this.addGap(end, this.nextSeq)
+    } else this.newer = this.nextSeq - end
+    this.version++
+    this.windowVersion++
+    return shown
+  }
+
+  /** Drops the `n` newest rows: the window now ends before them (they stay in the recording). */
+  private trimNewest(n: number): void {
+    if (n <= 0) return
+    const keep = this.rows.length - n
+    const firstDropped = this.rows[keep]!.seq
+    this.rows.length = keep
+    if (this.filteredUpTo > keep) this.filteredUpTo = keep
+    const fl = this.filtered
+    while (fl.length && fl[fl.length - 1]!.seq >= firstDropped) fl.pop()
+    this.windowEnd = this.windowEnd === null ? firstDropped : Math.min(this.windowEnd, firstDropped)
+    this.newer = this.nextSeq - this.windowEnd
+    // Gaps past the window are read back with the newer pages.
+    for (let i = this.missing.length - 1; i >= 0; i--) {
+      const g = this.missing[i]!
+      if (g[0] >= firstDropped) this.missing.splice(i, 1)
+      else if (g[1] > firstDropped) g[1] = firstDropped
+    }
+  }
+
+  /** Drops the `n` oldest rows: the window now starts at the first kept one. */
+  private trimOldest(n: number): void {
+    if (n <= 0) return
+    const firstKept = this.rows[n]?.seq ?? this.nextSeq
+    this.rows.splice(0, n)
+    this.filteredUpTo = Math.max(0, this.filteredUpTo - n)
+    if (this.filter?.active) {
+      const lo = indexOfSeq(this.filtered, firstKept)
+      if (lo) this.filtered.splice(0, lo)
+    }
+    this.windowStart = Math.max(this.windowStart, firstKept)
+    this.dropGapsBefore(firstKept)
+  }
+
+  private clearRows(): void {
+    this.rows.length = 0
+    this.filtered = []
+    this.filteredUpTo = 0
+    this.missing.length = 0
+    this.coalesced = 0
+    this.olderLost = false
+    this.epoch++
+  }
+
+  /**
+   * Back to the live tail from a detached window: the rows are dropped and everything is
+   * noted missing, so fill() reads the newest events back (newest first, up to the cap) and
+   * live rows are appended again.
+   */
+  resetToTail(): void {
+    this.clearRows()
+    this.windowStart = 0
+    this.windowEnd = null
+    this.newer = 0
+    this.addGap(0, this.nextSeq)
+    this.version++
+    this.windowVersion++
+  }
+
+  /** An empty window detached at `seq` (Home: the beginning); newer pages are then read from there. */
+  resetAt(seq: number): void {
+    this.clearRows()
+    this.windowStart = seq
+    this.windowEnd = seq
+    this.newer = this.nextSeq - seq
+    this.version++
+    this.windowVersion++
   }
 
   private addGap(from: number, to: number): void {
@@ -171,8 +404,9 @@ export class ConnView {
   /** A finished (or not live) connection whose newest events never arrived: note the missing tail. */
   noteKnownEnd(events: number): void {
     if (events > this.nextSeq) {
-      this.addGap(this.nextSeq, events)
+      if (this.windowEnd === null) this.addGap(this.nextSeq, events)
       this.nextSeq = events
+      if (this.windowEnd !== null) this.newer = this.nextSeq - this.windowEnd
     }
   }
 
@@ -196,10 +430,17 @@ export class ConnView {
     }
   }
 
-  /** Drops the gaps older than `seq` (the row cap: they would be trimmed at once). */
+  /**
+   * Drops the gaps older than `seq` (the row cap: they would be trimmed at once); the window
+   * then starts there (older pages are read back when the user scrolls up).
+   */
   dropGapsBefore(seq: number): void {
     while (this.missing.length && this.missing[0]![1] <= seq) this.missing.shift()
     if (this.missing[0] && this.missing[0][0] < seq) this.missing[0][0] = seq
+    if (seq > this.windowStart) {
+      this.windowStart = seq
+      this.windowVersion++
+    }
   }
 
   /**
@@ -302,6 +543,11 @@ export class ConnView {
       this.awaitingFirst = false
       this.firstMessageTs = ev.ts
     }
+    if (this.windowEnd !== null) {
+      // Browsing back: the newer events stay in the recording.
+      this.newerChanged = true
+      return
+    }
     const row = toRow(ev)
     if (row) {
       this.rows.push(row)
@@ -310,7 +556,7 @@ export class ConnView {
   }
 
   addCoalesced(n: number): void {
-    this.coalesced += n
+    if (this.windowEnd === null) this.coalesced += n
   }
 
   /** Once per applied batch: trim, filter the new rows, publish. */
@@ -323,19 +569,18 @@ export class ConnView {
       this.chartsChanged = false
       this.chartVersion++
     }
+    if (this.newerChanged) {
+      this.newerChanged = false
+      if (this.windowEnd !== null) this.newer = this.nextSeq - this.windowEnd
+    }
     if (!this.rowsChanged) return
     this.rowsChanged = false
     if (this.rows.length > MAX_ROWS) {
-      const cut = this.rows.length - MAX_ROWS + TRIM_ROWS
-      const firstKept = this.rows[cut]!.seq
-      this.rows.splice(0, cut)
-      this.dropped += cut
-      this.filteredUpTo = Math.max(0, this.filteredUpTo - cut)
-      if (this.filter?.active) {
-        let lo = 0
-        while (lo < this.filtered.length && this.filtered[lo]!.seq < firstKept) lo++
-        if (lo) this.filtered.splice(0, lo)
-      }
+      // Following: the oldest rows leave. Browsing: the newest stop coming (the user's place stays).
+      if (this.browsing) {
+        this.trimNewest(this.rows.length - MAX_ROWS)
+        this.windowVersion++
+      } else this.trimOldest(this.rows.length - MAX_ROWS + TRIM_ROWS)
     }
     this.refilter()
     this.version++
