@@ -16,7 +16,7 @@ const {
   K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE,
   F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
   MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, CONN_SSE,
-  W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE,
+  W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE, WORKER_NAP_MS, WORKER_NAPS,
 } = workerData.layout
 
 const { ring, ctl: ctlSab, port } = workerData
@@ -397,16 +397,22 @@ function giveBack(tail, end) {
 
 function loop() {
   let tail = Atomics.load(ctl, C_TAIL) >>> 0
+  let naps = 0
   for (;;) {
     const head = Atomics.load(ctl, C_HEAD)
     if (head === (tail | 0)) {
-      // Caught up: what was taken is written before sleeping.
+      // Caught up: what was taken is written before napping. Naps are not woken by the main
+      // thread (1), so a stream is taken in batches without a wake-up per socket read; after
+      // WORKER_NAPS empty naps, sleep until woken (2).
       flush()
-      Atomics.store(ctl, C_WSLEEP, 1)
-      if (Atomics.load(ctl, C_HEAD) === (tail | 0)) Atomics.wait(ctl, C_HEAD, tail | 0, 1000)
+      const deep = naps >= WORKER_NAPS
+      naps++
+      Atomics.store(ctl, C_WSLEEP, deep ? 2 : 1)
+      if (Atomics.load(ctl, C_HEAD) === (tail | 0)) Atomics.wait(ctl, C_HEAD, tail | 0, deep ? 1000 : WORKER_NAP_MS)
       Atomics.store(ctl, C_WSLEEP, 0)
       continue
     }
+    naps = 0
     // Room is given back every 64 KiB and at the end of the batch, not per record.
     let given = tail
     while ((tail | 0) !== head) {

@@ -465,13 +465,20 @@ const W_STATE = 1 // 0 open, 1 closed, 2 failed
 const W64_WRITTEN = 1
 const W64_EVENTS = 2
 const WCTL_BYTES = 64
+/**
+ * The worker, caught up, naps this long at a time (C_WSLEEP 1: publishers do not wake it) up to
+ * WORKER_NAPS times before it sleeps until woken (C_WSLEEP 2). A steady stream is picked up
+ * within a nap without a wake-up per event-loop turn; an idle writer costs nothing.
+ */
+const WORKER_NAP_MS = 4
+const WORKER_NAPS = 25
 /** Everything the worker must agree on, handed to it in workerData: defined here only. */
 const RING_LAYOUT = {
   C_HEAD, C_TAIL, C_WSLEEP, C_MWAIT, C_READY, C_DEAD,
   K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE,
   F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
   MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, CONN_SSE,
-  W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE,
+  W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE, WORKER_NAP_MS, WORKER_NAPS,
 } as const
 /** Starts the worker module; a failure to load it is told at once (C_READY = 2, the reason on the port). */
 const BOOTSTRAP = `const { workerData } = require('node:worker_threads')
@@ -622,10 +629,18 @@ function drainPort(r: Ring): void {
 }
 
 /** Hands every record written so far to the worker, waking it if it sleeps. */
-function publish(r: Ring): void {
+/**
+ * Hands the records written so far to the worker. A worker napping between records (C_WSLEEP 1,
+ * at most WORKER_NAP_MS) is not woken: it looks again on its own, so a steady stream costs no
+ * wake-up per event-loop turn (a futex wake measured 0.2-0.4 ms of main-thread time here, once
+ * per socket read). A worker asleep for good (2) is woken; `urgent` wakes a napping one too,
+ * for callers that wait for the worker next (sync, close, a full ring).
+ */
+function publish(r: Ring, urgent = false): void {
   Atomics.store(r.ctl, C_HEAD, r.head | 0)
   r.published = r.head
-  if (Atomics.load(r.ctl, C_WSLEEP) !== 0) Atomics.notify(r.ctl, C_HEAD)
+  const sleep = Atomics.load(r.ctl, C_WSLEEP)
+  if (sleep === 2 || (urgent && sleep !== 0)) Atomics.notify(r.ctl, C_HEAD)
 }
 
 function publishSoon(): void {
@@ -662,7 +677,7 @@ function reserve(r: Ring, need: number): number {
 }
 
 function waitRoom(r: Ring, total: number): boolean {
-  publish(r)
+  publish(r, true)
   // Wait for a quarter of the ring (the worker wakes us then), not for one record: fewer wake-ups.
   const want = Math.max(total, r.cap >>> 2)
   Atomics.store(r.ctl, C_MWAIT, 1)
@@ -984,7 +999,7 @@ export class RecordingWriter {
     if (this.inner) return this.inner.flush()
     const r = this.r!
     if (this.closed) return
-    publish(r)
+    publish(r, true)
     this.waitWorker(() => Number(Atomics.load(this.w64, W64_EVENTS)) >= this.count)
     drainPort(r)
   }
@@ -1012,7 +1027,7 @@ export class RecordingWriter {
       r.i32[(o >> 2) + 1] = this.id
       r.i32[(o >> 2) + 2] = 0
       r.head = (r.head + RAW_HEAD) >>> 0
-      publish(r)
+      publish(r, true)
       this.waitWorker(() => false)
     }
     drainPort(r)
