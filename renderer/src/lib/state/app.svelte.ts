@@ -226,23 +226,8 @@ export class AppState {
    * events) and puts it in front; past the cap the newest rows leave. With a filter, pages
    * are read (a frame apart) until one adds a row it shows, at most MAX_EMPTY_PAGES.
    */
-  async older(v: ConnView): Promise<void> {
-    if (v.filling || v.paging || !v.hasOlder) return
-    v.paging = 'older'
-    try {
-      const epoch = v.epoch
-      for (let i = 0; i < MAX_EMPTY_PAGES; i++) {
-        const p = v.olderPage(RANGE_PAGE)
-        if (!p) break
-        const events = await this.readRange(v, p[0], p[1])
-        if (events === null || v.epoch !== epoch || !this.views.has(v.id)) break
-        const shown = v.prependOlder(p[0], p[1], events)
-        await nextFrame()
-        if (shown > 0) break
-      }
-    } finally {
-      v.paging = null
-    }
+  older(v: ConnView): Promise<void> {
+    return v.hasOlder ? this.page(v, 'older') : Promise.resolve()
   }
 
   /**
@@ -250,17 +235,21 @@ export class AppState {
    * after the rows and appends it; past the cap the oldest rows leave. Reaching the tail
    * attaches the window again (live rows are appended).
    */
-  async newer(v: ConnView): Promise<void> {
-    if (v.filling || v.paging || !v.detached) return
-    v.paging = 'newer'
+  newer(v: ConnView): Promise<void> {
+    return v.detached ? this.page(v, 'newer') : Promise.resolve()
+  }
+
+  private async page(v: ConnView, dir: 'older' | 'newer'): Promise<void> {
+    if (v.filling || v.paging) return
+    v.paging = dir
     try {
       const epoch = v.epoch
       for (let i = 0; i < MAX_EMPTY_PAGES; i++) {
-        const p = v.newerPage(RANGE_PAGE)
+        const p = dir === 'older' ? v.olderPage(RANGE_PAGE) : v.newerPage(RANGE_PAGE)
         if (!p) break
         const events = await this.readRange(v, p[0], p[1])
         if (events === null || v.epoch !== epoch || !this.views.has(v.id)) break
-        const shown = v.appendNewer(p[0], p[1], events)
+        const shown = dir === 'older' ? v.prependOlder(p[0], p[1], events) : v.appendNewer(p[0], p[1], events)
         await nextFrame()
         if (shown > 0) break
       }
