@@ -8,21 +8,12 @@ import { exportRecording } from '../../shared/node/recording/export.ts'
 import { importRecording } from '../../shared/node/recording/import.ts'
 import { loadRecording } from '../../shared/node/recording/files.ts'
 import { writeFileAtomic, AtomicFile, cleanStaleTemps } from '../../shared/node/recording/atomic.ts'
-import { WiretraceError } from '../../shared/common/errors/index.ts'
 import { toJsonl } from '../../shared/common/recording/native.ts'
-import { fixture, readJsonl, tmpDir, randomRecording } from '../fixtures/recordings/helpers.ts'
+import { errorCode, fixture, readJsonl, tmpDir, randomRecording } from '../fixtures/recordings/helpers.ts'
 
 const office = fixture('v1-office-proxy.jsonl')
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'ok'
-  } catch (e) {
-    expect(e).toBeInstanceOf(WiretraceError)
-    return (e as WiretraceError).code
-  }
-}
+const code = errorCode
 
 describe('native export', () => {
   it('--no-redact: gunzip gives the original bytes exactly', async () => {

@@ -20,6 +20,9 @@ export interface ReaderOptions {
   maxIssues?: number
 }
 
+/** Whole lines decoded in one call, at most (a line longer than this is decoded alone). */
+const RUN_BYTES = 1 << 22
+
 export class RecordingReader {
   header: RecordingHeader | null = null
   readonly issues: ReaderIssue[] = []
@@ -45,11 +48,24 @@ export class RecordingReader {
   push(chunk: Uint8Array): WiretraceEvent[] {
     const out: WiretraceEvent[] = []
     let start = 0
-    for (;;) {
-      const nl = chunk.indexOf(10, start)
-      if (nl === -1) break
-      this.takeLine(chunk.subarray(start, nl), out)
-      start = nl + 1
+    // The end of a line begun in an earlier chunk (or of one being skipped).
+    if (this.pendingBytes > 0 || this.skipping) {
+      const nl = chunk.indexOf(10)
+      if (nl !== -1) {
+        this.takeLine(chunk.subarray(0, nl), out)
+        start = nl + 1
+      }
+    }
+    // The whole lines after it, decoded a run at a time (takeLines).
+    const last = chunk.lastIndexOf(10)
+    while (start <= last) {
+      let end = last
+      if (end - start > RUN_BYTES) {
+        end = chunk.lastIndexOf(10, start + RUN_BYTES)
+        if (end < start) end = chunk.indexOf(10, start) // one line longer than a run: alone
+      }
+      this.takeLines(chunk.subarray(start, end), out)
+      start = end + 1
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start)
@@ -93,6 +109,26 @@ export class RecordingReader {
     return []
   }
 
+  /**
+   * Whole lines (`bytes` holds their newlines but for the last one's), decoded in one call
+   * and split. That is the text decoding each line on its own gives (a newline is never part
+   * of a multi-byte sequence, so a bad sequence ends at it either way), but for the BOM a
+   * decode call drops from the start of what it decodes: dropped here from every further line.
+   */
+  private takeLines(bytes: Uint8Array, out: WiretraceEvent[]): void {
+    const text = this.decoder.decode(bytes)
+    this.offset += bytes.length + 1
+    let s = 0
+    for (;;) {
+      const e = text.indexOf('\n', s)
+      this.line++
+      if (s > 0 && text.charCodeAt(s) === 0xfeff) s++
+      this.takeText(e === -1 ? (s === 0 ? text : text.slice(s)) : text.slice(s, e), out)
+      if (e === -1) return
+      s = e + 1
+    }
+  }
+
   private takeLine(tail: Uint8Array, out: WiretraceEvent[]): void {
     this.line++
     this.offset += tail.length + 1
@@ -110,6 +146,11 @@ export class RecordingReader {
     } else {
       text = this.decoder.decode(tail)
     }
+    this.takeText(text, out)
+  }
+
+  /** One line's text (line and offset already counted). */
+  private takeText(text: string, out: WiretraceEvent[]): void {
     if (text.length === 0 || (text.length === 1 && text === '\r')) return
     let value: unknown
     try {

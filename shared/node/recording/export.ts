@@ -10,12 +10,13 @@ import { Readable } from 'node:stream'
 import type { WiretraceEvent } from '../../common/events/index.ts'
 import { Redactor, type RedactionManifest, type RedactRule } from '../../common/recording/redact-rules.ts'
 import { isRecordingHeader, type RecordingHeader } from '../../common/recording/format.ts'
-import { harChunks } from '../../common/recording/har.ts'
+import { RecordingReader } from '../../common/recording/reader.ts'
+import { HarStream } from '../../common/recording/har.ts'
 import { toMarkdown } from '../../common/recording/markdown.ts'
 import { migrator, type Migrator } from '../../common/recording/migrate.ts'
 import { recError, REC_CODES, ioLimits, IssueList, type ConvertIssue, type RecordingIoLimits } from '../../common/recording/errors.ts'
 import { AtomicFile, writeFileAtomic } from './atomic.ts'
-import { fileChunks, lineChunks, loadRecording, sniff } from './files.ts'
+import { fileChunks, lineChunks, loadRecording, readWholeLines, sniff } from './files.ts'
 
 export type ExportFormat = 'native' | 'har' | 'md'
 
@@ -43,16 +44,145 @@ export interface ExportResult {
 export async function exportRecording(file: string, opts: ExportOptions): Promise<ExportResult> {
   const redactor = new Redactor({ enabled: opts.redact !== false, rules: opts.rules ?? [] })
   if (opts.format === 'native') return exportNative(file, opts, redactor)
+  if (opts.format === 'har') return exportHar(file, opts, redactor)
   const rec = await loadRecording(file, opts.limits)
   const header = redactor.header(rec.header)
   const events: WiretraceEvent[] = redactor.active ? rec.events.map((e) => redactor.event(e)) : rec.events
   const manifest = redactor.manifest()
   const issues = rec.issues.map((i) => ({ code: i.code, message: i.message, line: i.line }))
   let bytes: number
-  if (opts.format === 'har') bytes = writeFileAtomic(opts.out, harChunks(header, events, { redaction: manifest }))
-  else if (opts.format === 'md') bytes = writeFileAtomic(opts.out, toMarkdown(header, events, { redaction: manifest, source: file.split(/[\\/]/).pop() ?? file }))
+  if (opts.format === 'md') bytes = writeFileAtomic(opts.out, toMarkdown(header, events, { redaction: manifest, source: file.split(/[\\/]/).pop() ?? file }))
   else throw recError('WT_USAGE', `unknown export format "${String(opts.format)}" (native, har, md)`)
   return { out: opts.out, format: opts.format, bytes, events: events.length, manifest, issues, issueCount: rec.issueCount }
+}
+
+/**
+ * HAR: the file is read as loadRecording (files.ts) reads it (same reader, limits, issues
+ * and errors), but each event goes through migration, redaction and into the HAR text as it
+ * is read, so no event object is kept (HarStream keeps only the text). Nothing is written
+ * until the whole file is read. A step that fails (migration, redaction) is remembered and
+ * thrown after the read, the first in the order the whole-file steps ran one after another:
+ * an error in reading first, then migration (the header, then each event), then redaction
+ * (the header, then each event).
+ */
+async function exportHar(file: string, opts: ExportOptions, redactor: Redactor): Promise<ExportResult> {
+  const limits = ioLimits(opts.limits)
+  const kind = sniff(file)
+  if (kind === 'empty') throw recError(REC_CODES.foreign, `${file} is empty`, { line: 1, file })
+  if (kind !== 'native' && kind !== 'native-gz') {
+    throw recError(REC_CODES.foreign, `${file} is not a Wiretrace recording${kind === 'har' ? ' (it is a HAR file: import it first)' : ''}`, { line: 1, file })
+  }
+  const reader = new RecordingReader({ maxLineBytes: limits.maxLineBytes, maxIssues: limits.maxIssues })
+  const har = new HarStream()
+  let count = 0
+  let started = false
+  let mig: Migrator | null = null
+  let header: RecordingHeader | null = null
+  /** Events read before the header line (only in a damaged file), held until it comes. */
+  let early: WiretraceEvent[] = []
+  // Stages in the order they ran over the whole recording: 0 migrator, 1 migrate an event,
+  // 2 redact the header, 3 redact an event. The first failure of the earliest stage wins.
+  let failedStage = Infinity
+  let failure: unknown = null
+  const fail = (stage: number, error: unknown): void => {
+    if (stage < failedStage) {
+      failedStage = stage
+      failure = error
+    }
+  }
+  const start = (h: RecordingHeader): void => {
+    try {
+      mig = migrator(h)
+    } catch (e) {
+      fail(0, e)
+      return
+    }
+    try {
+      header = redactor.header(mig.header)
+    } catch (e) {
+      fail(2, e)
+    }
+  }
+  const take = (ev0: WiretraceEvent): void => {
+    if (!mig || failedStage <= 1) return
+    let ev = ev0
+    if (mig.steps.length) {
+      try {
+        ev = mig.event(ev)
+      } catch (e) {
+        fail(1, e)
+        return
+      }
+    }
+    if (failedStage <= 3) return
+    if (redactor.active) {
+      try {
+        ev = redactor.event(ev)
+      } catch (e) {
+        fail(3, e)
+        return
+      }
+    }
+    har.add(ev)
+  }
+  const dispatch = (evs: WiretraceEvent[]): void => {
+    if (reader.header && !started) {
+      started = true
+      start(reader.header)
+      for (let i = 0; i < early.length; i++) take(early[i]!)
+      early = []
+    }
+    if (!reader.header) for (let i = 0; i < evs.length; i++) early.push(evs[i]!)
+    else for (let i = 0; i < evs.length; i++) take(evs[i]!)
+  }
+  // Whole lines to the reader, as loadRecording feeds it.
+  await readWholeLines(file, kind === 'native-gz', limits, reader, (evs) => {
+    count += evs.length
+    dispatch(evs)
+  })
+  const last = reader.end()
+  count += last.length
+  dispatch(last)
+  if (!reader.header) {
+    const first = reader.issues[0]
+    throw recError(REC_CODES.foreign, first ? first.message : 'no Wiretrace header on line 1', { line: 1, file })
+  }
+  if (failedStage !== Infinity || !header) throw failure
+  const manifest = redactor.manifest()
+  const bytes = writeTextAtomic(opts.out, har.chunks(header, { redaction: manifest }))
+  const issues = reader.issues.map((i) => ({ code: i.code, message: i.message, line: i.line }))
+  return { out: opts.out, format: 'har', bytes, events: count, manifest, issues, issueCount: reader.issueCount }
+}
+
+/**
+ * Writes text pieces atomically (as writeFileAtomic does), encoding them into one reused
+ * buffer that is written out when full: no buffer per piece and no joining of pieces. Each
+ * piece is encoded whole (room for 3 bytes a character is made first); the pieces are JSON
+ * text, never a lone half of a surrogate pair, so this gives the bytes of the joined text.
+ */
+function writeTextAtomic(final: string, pieces: Iterable<string>): number {
+  const f = new AtomicFile(final)
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20)
+    let n = 0
+    for (const piece of pieces) {
+      if (piece.length * 3 > buf.length - n) {
+        if (n) f.write(buf.subarray(0, n))
+        n = 0
+        if (piece.length * 3 > buf.length) {
+          f.write(piece)
+          continue
+        }
+      }
+      n += buf.write(piece, n)
+    }
+    if (n) f.write(buf.subarray(0, n))
+    f.commit()
+  } catch (e) {
+    f.abort()
+    throw e
+  }
+  return f.bytes
 }
 
 /**

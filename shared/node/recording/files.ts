@@ -75,6 +75,33 @@ export async function* fileChunks(file: string, gz: boolean, limitsIn?: Partial<
   }
 }
 
+/**
+ * Feeds a recording file (plain or gzip) to `reader` in whole lines (so the reader never joins
+ * pieces of a line across chunks) and hands each run of events to `take`, stopping with a coded
+ * error past maxEvents or on a line longer than maxLineBytes. The caller calls reader.end().
+ */
+export async function readWholeLines(file: string, gz: boolean, limits: RecordingIoLimits, reader: RecordingReader, take: (evs: WiretraceEvent[]) => void): Promise<void> {
+  let count = 0
+  let carry: Buffer | null = null
+  const feed = (buf: Buffer): void => {
+    const evs = reader.push(buf)
+    if (count + evs.length > limits.maxEvents) throw recError(REC_CODES.tooLarge, `more than ${limits.maxEvents} events (maxEvents)`, { line: reader.line, file })
+    count += evs.length
+    take(evs)
+  }
+  for await (const chunk of fileChunks(file, gz, limits)) {
+    const nl = chunk.lastIndexOf(10)
+    if (nl < 0) {
+      carry = carry ? Buffer.concat([carry, chunk]) : chunk
+      if (carry.length > limits.maxLineBytes) throw recError(REC_CODES.tooLarge, `a line is longer than ${limits.maxLineBytes} bytes (maxLineBytes)`, { line: reader.line + 1, file })
+      continue
+    }
+    feed(carry ? Buffer.concat([carry, chunk.subarray(0, nl + 1)]) : chunk.subarray(0, nl + 1))
+    carry = nl + 1 < chunk.length ? Buffer.from(chunk.subarray(nl + 1)) : null
+  }
+  if (carry) feed(carry)
+}
+
 export interface LoadedRecording {
   kind: FileKind
   header: RecordingHeader
@@ -99,24 +126,9 @@ export async function loadRecording(file: string, limitsIn?: Partial<RecordingIo
   }
   const reader = new RecordingReader({ maxLineBytes: limits.maxLineBytes, maxIssues: limits.maxIssues })
   const events: WiretraceEvent[] = []
-  // Feed the reader whole lines (it then never joins pieces of a line across chunks).
-  let carry: Buffer | null = null
-  const feed = (buf: Buffer): void => {
-    const evs = reader.push(buf)
-    if (events.length + evs.length > limits.maxEvents) throw recError(REC_CODES.tooLarge, `more than ${limits.maxEvents} events (maxEvents)`, { line: reader.line, file })
+  await readWholeLines(file, kind === 'native-gz', limits, reader, (evs) => {
     for (let i = 0; i < evs.length; i++) events.push(evs[i]!)
-  }
-  for await (const chunk of fileChunks(file, kind === 'native-gz', limits)) {
-    const nl = chunk.lastIndexOf(10)
-    if (nl < 0) {
-      carry = carry ? Buffer.concat([carry, chunk]) : chunk
-      if (carry.length > limits.maxLineBytes) throw recError(REC_CODES.tooLarge, `a line is longer than ${limits.maxLineBytes} bytes (maxLineBytes)`, { line: reader.line + 1, file })
-      continue
-    }
-    feed(carry ? Buffer.concat([carry, chunk.subarray(0, nl + 1)]) : chunk.subarray(0, nl + 1))
-    carry = nl + 1 < chunk.length ? Buffer.from(chunk.subarray(nl + 1)) : null
-  }
-  if (carry) feed(carry)
+  })
   for (const e of reader.end()) events.push(e)
   if (!reader.header) {
     const first = reader.issues[0]
