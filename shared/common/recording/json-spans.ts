@@ -139,6 +139,30 @@ export function findJsonSpans(text: string, paths: PathSeg[][], maxDepth = 64): 
     skipValue(depth, r < 0)
     if (r >= 0) spans.push({ start, end: i, rule: r })
   }
+  /** A member's value or an element: scanned for spans under its key, or skipped. */
+  const child = (key: string | number, depth: number, descend: boolean): void => {
+    if (descend) {
+      stack.push(key)
+      value(depth + 1)
+      stack.pop()
+    } else {
+      ws()
+      skipValue(depth + 1, false)
+    }
+  }
+  /** After a member or element: true at ",", false at the closing bracket (consumed either way). */
+  const more = (close: '}' | ']'): boolean => {
+    ws()
+    if (text[i] === ',') {
+      i++
+      return true
+    }
+    if (text[i] === close) {
+      i++
+      return false
+    }
+    throw new ScanError(`expected "," or "${close}" at ${i}`)
+  }
   const skipValue = (depth: number, descend: boolean): void => {
     const c = text[i]
     if (c === '{') {
@@ -155,24 +179,8 @@ export function findJsonSpans(text: string, paths: PathSeg[][], maxDepth = 64): 
         ws()
         if (text[i] !== ':') throw new ScanError(`expected ":" at ${i}`)
         i++
-        if (descend) {
-          stack.push(key)
-          value(depth + 1)
-          stack.pop()
-        } else {
-          ws()
-          skipValue(depth + 1, false)
-        }
-        ws()
-        if (text[i] === ',') {
-          i++
-          continue
-        }
-        if (text[i] === '}') {
-          i++
-          return
-        }
-        throw new ScanError(`expected "," or "}" at ${i}`)
+        child(key, depth, descend)
+        if (!more('}')) return
       }
     }
     if (c === '[') {
@@ -183,24 +191,8 @@ export function findJsonSpans(text: string, paths: PathSeg[][], maxDepth = 64): 
         return
       }
       for (let idx = 0; ; idx++) {
-        if (descend) {
-          stack.push(idx)
-          value(depth + 1)
-          stack.pop()
-        } else {
-          ws()
-          skipValue(depth + 1, false)
-        }
-        ws()
-        if (text[i] === ',') {
-          i++
-          continue
-        }
-        if (text[i] === ']') {
-          i++
-          return
-        }
-        throw new ScanError(`expected "," or "]" at ${i}`)
+        child(idx, depth, descend)
+        if (!more(']')) return
       }
     }
     if (c === '"') {
