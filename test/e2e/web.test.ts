@@ -166,6 +166,38 @@ describe('inspector in Chromium', () => {
     await page.getByRole('button', { name: 'Close detail' }).click()
   })
 
+  it('a click while streaming freezes the rows under the pointer; scrolling opens the list at that row', async () => {
+    const list = page.getByRole('listbox', { name: 'Messages' })
+    const seqs = (): Promise<string[]> => page.evaluate(() => [...document.querySelectorAll('[role="option"]')].map((r) => (r as HTMLElement).dataset.seq ?? ''))
+    // Following the live tail (the ticker sends 40/s): click the middle row where it is.
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"]').length > 10)
+    const rows = page.locator('[role="option"]')
+    const box = (await rows.nth(Math.floor((await rows.count()) / 2)).boundingBox())!
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    const head = page.locator('aside[aria-label="Message detail"] header strong')
+    await head.waitFor()
+    const seq = ((await head.textContent()) ?? '').replace('#', '')
+    const frozen = await seqs()
+    expect(frozen).toContain(seq)
+    // The rows on screen stay as they were, the clicked one selected, while the ticker streams on.
+    await page.waitForTimeout(400)
+    expect(await seqs()).toEqual(frozen)
+    expect(await page.locator(`[role="option"][data-seq="${seq}"]`).getAttribute('aria-selected')).toBe('true')
+    await page.getByRole('button', { name: /Jump to latest/ }).waitFor()
+    // Still the tail's own elements: the virtual list (and its status strip) is not built by a click.
+    expect(await page.getByTestId('list-window').count()).toBe(0)
+    // Scrolling up builds the full list, opened on the selected row.
+    await list.hover()
+    await page.mouse.wheel(0, -60)
+    await page.getByTestId('list-window').waitFor()
+    await expect(page.locator(`[role="option"][data-seq="${seq}"]`).getAttribute('aria-selected')).resolves.toBe('true')
+    // Jump to latest: following again, newer rows arrive.
+    await page.getByRole('button', { name: /Jump to latest/ }).click()
+    const newest = Math.max(...(await seqs()).map(Number))
+    await page.waitForFunction((n) => Math.max(...[...document.querySelectorAll('[role="option"]')].map((r) => Number(r.getAttribute('data-seq')))) > n, newest, { timeout: 5000 })
+    await page.getByRole('button', { name: 'Close detail' }).click()
+  })
+
   it('sends a message and shows the echo', async () => {
     const msg = `hello wiretrace ${Date.now()}`
     await page.locator('#send-text').fill(msg)
