@@ -287,6 +287,38 @@ describe('WebSocket: hostile servers', () => {
     expect(lines(viaDirect.file)).toEqual(lines(viaWs.file))
   })
 
+  it('after ws gives up on a stream (invalid UTF-8, a close frame), frames that follow are neither delivered nor fed to it', async () => {
+    const after = Array.from({ length: 50 }, (_, i) => frame(1, Buffer.from(`late ${i}`)))
+    const cases: Array<{ name: string; bytes: Buffer[] }> = [
+      { name: 'invalid utf-8', bytes: [frame(1, Buffer.from('ok 1')), Buffer.concat([frame(1, Buffer.from([0x68, 0xff])), ...after.slice(0, 25)]), Buffer.concat(after.slice(25))] },
+      { name: 'close then data', bytes: [frame(1, Buffer.from('ok 1')), Buffer.concat([frame(8, Buffer.from([0x03, 0xe8])), ...after.slice(0, 25)]), Buffer.concat(after.slice(25))] },
+      { name: 'masked frame', bytes: [Buffer.concat([frame(1, Buffer.from('ok 1')), Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x61, 0x62]), ...after.slice(0, 25)]), Buffer.concat(after.slice(25))] },
+    ]
+    for (const c of cases) {
+      const s = await serve(rawServer((sock, _h, accept) => {
+        sock.write(switching(accept))
+        let k = 0
+        const next = (): void => {
+          if (k < c.bytes.length && !sock.destroyed) sock.write(c.bytes[k++]!, () => setTimeout(next, 20))
+        }
+        next()
+        setTimeout(() => sock.destroy(), 400)
+      }))
+      const shape = (r: Awaited<ReturnType<typeof run>>): unknown[] =>
+        r.events.filter((e) => ['ws.message', 'error', 'ws.close'].includes(e.type)).map((e) => (e.type === 'ws.message' ? e.text : e.type === 'error' ? e.code : `close ${(e as { code: number }).code}`))
+      const direct = await run({ url: s.url, transport: 'ws', ws: { deflate: false }, reconnect: { enabled: false } })
+      process.env.WIRETRACE_WS_DIRECT = '0'
+      let viaWs: Awaited<ReturnType<typeof run>>
+      try {
+        viaWs = await run({ url: s.url, transport: 'ws', ws: { deflate: false }, reconnect: { enabled: false } })
+      } finally {
+        delete process.env.WIRETRACE_WS_DIRECT
+      }
+      expect(shape(direct), c.name).toEqual(shape(viaWs))
+      expect(direct.of('ws.message').map((m) => m.text), c.name).toEqual(['ok 1'])
+    }
+  })
+
   it('invalid UTF-8 in a text frame is a coded error and close 1007, no crash', async () => {
     const s = await serve(rawServer((sock, _h, accept) => {
       sock.write(switching(accept))

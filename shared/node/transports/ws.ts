@@ -385,11 +385,20 @@ export function createWsTransport(ctx: TransportContext): Transport {
     // message costs one header parse instead of two. ws keeps everything else: control
     // frames, fragments, limits, protocol and UTF-8 errors, the close handshake.
     let libraryData: ((this: Socket, chunk: Buffer) => void) | null = null
+    // ws stops reading a stream it gave up on (a close frame, a protocol or UTF-8 error) by
+    // taking its listener off the socket; with the listener ours to call, that removal is
+    // seen here instead, and from then on no byte is delivered or handed to ws, as before.
+    // A protocol or UTF-8 error is seen on ws's receiver at once (its 'error' comes a tick later).
+    let libraryGone = false
+    let receiver: { _errored?: boolean } | undefined
     const route: FrameRoute = {
       toLibrary(chunk, start, end) {
+        if (libraryGone) return
         libraryData!.call(socket, start === 0 && end === chunk.length ? (chunk as Buffer) : (chunk as Buffer).subarray(start, end))
+        if (receiver?._errored === true) libraryGone = true
       },
       message(chunk, start, end, opcode, wireLength) {
+        if (libraryGone) return false
         const data = (chunk as Buffer).subarray(start, end)
         let text: string | undefined
         if (opcode === 1 && data.length <= maxRecorded) {
@@ -404,9 +413,19 @@ export function createWsTransport(ctx: TransportContext): Transport {
     const takeOverData = (): void => {
       if (captureFrames || !direct) return
       const fn = socket.listeners('data').find((f) => f.name === 'socketOnData') as ((this: Socket, chunk: Buffer) => void) | undefined
-      if (!fn) return
+      // Both are ws internals (ws 8): without either, ws keeps the socket to itself.
+      receiver = (a.ws as unknown as { _receiver?: { _errored?: boolean } } | null)?._receiver
+      if (!fn || typeof receiver?._errored !== 'boolean') return
       socket.removeListener('data', fn)
       libraryData = fn
+      const remove = socket.removeListener
+      socket.removeListener = function (this: Socket, event: string | symbol, listener: (...args: unknown[]) => void) {
+        if (event === 'data' && listener === fn) {
+          libraryGone = true
+          return this
+        }
+        return remove.call(this, event, listener)
+      } as typeof socket.removeListener
     }
     let socketError: string | null = null
     socket.on('error', (e: NodeJS.ErrnoException) => {
