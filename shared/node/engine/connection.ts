@@ -5,7 +5,7 @@
  * the same picture as the live connection.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import type { EndEvent, EventDraft, StatsEvent, WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
+import type { EndEvent, EventDraft, StatsEvent, WiretraceEvent, WsMessageEvent, SseEvent } from '../../common/events/index.ts'
 import type { ConnectionSpec, FloodOptions, SendItem } from '../../common/spec/index.ts'
 import type { Limits } from '../../common/limits.ts'
 import type { ConnectionSummary } from '../../common/live.ts'
@@ -119,8 +119,8 @@ export class Connection {
     return ev
   }
 
-  /** emit() for a WebSocket message with its raw payload bytes (see TransportContext.emitMessage). */
-  readonly emitMessage = (ev: WsMessageEvent, raw: Buffer, arrivedTs?: number): void => {
+  /** emit() for a data message, with a WebSocket message's raw payload bytes (see TransportContext.emitMessage). */
+  readonly emitMessage = (ev: WsMessageEvent | SseEvent, raw?: Buffer, arrivedTs?: number): void => {
     ev.seq = this.seq++
     // Messages parsed from one socket read share its arrival time; never earlier than the last stamp.
     const t = arrivedTs !== undefined && arrivedTs >= this.lastTs ? arrivedTs : nowTs()

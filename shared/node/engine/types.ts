@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { EventDraft, WiretraceEvent, StatsEvent, WsMessageEvent } from '../../common/events/index.ts'
+import type { EventDraft, WiretraceEvent, StatsEvent, WsMessageEvent, SseEvent } from '../../common/events/index.ts'
 import type { ConnectionSpec, SendItem, FloodOptions, TlsOptions, NetworkProfile } from '../../common/spec/index.ts'
 import type { Limits } from '../../common/limits.ts'
 
@@ -58,11 +58,13 @@ export interface TransportContext {
   /** Stamp and deliver an event (recording first, then live listeners). Never throws. */
   emit(draft: EventDraft): WiretraceEvent
   /**
-   * The hot path for a WebSocket message: like emit, and hands the recording the payload's
-   * wire bytes so it can copy them instead of re-encoding the decoded text. `arrivedTs` is the
-   * socket read's time (ts clock) that delivered the message, saving a clock read per message.
+   * The hot path for a data message (a WebSocket message, an SSE event): like emit, without
+   * its checks for lifecycle events, and for a WebSocket message it hands the recording the
+   * payload's wire bytes so it can copy them instead of re-encoding the decoded text.
+   * `arrivedTs` is the socket read's time (ts clock) that delivered it, saving a clock read
+   * per message.
    */
-  emitMessage(ev: WsMessageEvent, raw: Buffer, arrivedTs?: number): void
+  emitMessage(ev: WsMessageEvent | SseEvent, raw?: Buffer, arrivedTs?: number): void
   /** The one network pipeline: route (proxy rules), DNS, TCP, proxy exchange, TLS. Emits those events. */
   dial(req: DialRequest): Promise<DialResult>
   /** Count a received message toward maxMessages; the engine stops cleanly when reached. */

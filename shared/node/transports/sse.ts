@@ -101,9 +101,9 @@ export function createSseTransport(ctx: TransportContext): Transport {
   const sink: SseSink = {
     event(id, type, data, lastEventId, retry, size) {
       c.msgsIn++
-      const ev = { seq: 0, ts: chunkTs, conn, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
+      const ev = { seq: 0, ts: 0, conn, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
       if (resumeFrom !== null && id !== undefined) checkResume(id)
-      ctx.emit(ev)
+      ctx.emitMessage(ev, undefined, chunkTs)
       ctx.countMessageIn()
     },
     retry(v) {
