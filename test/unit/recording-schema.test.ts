@@ -5,7 +5,7 @@ import path from 'node:path'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import { EVENT_TYPES } from '../../shared/common/events/index.ts'
-import { parseHarText } from '../../shared/common/recording/har.ts'
+import { parseHarText } from '../../shared/common/recording/har-import.ts'
 import { Redactor } from '../../shared/common/recording/redact-rules.ts'
 import { fixture, readJsonl, randomRecording } from '../fixtures/recordings/helpers.ts'
 

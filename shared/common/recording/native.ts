@@ -18,11 +18,13 @@ export function detectKind(head: Uint8Array): FileKind {
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3 // UTF-8 BOM
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++
   if (head[i] !== 0x7b) return 'unknown'
-  // Look at the first key: {"format":"wiretrace" is native; {"log" is HAR.
+  // Look at the first key: {"log" is HAR (a small HAR is one line that may well contain
+  // "format":"wiretrace" in its _wiretrace block, so it is checked first); {"format":"wiretrace"
+  // is native, or "format":"wiretrace" later on the first line (a header with its keys reordered).
   let text = ''
   for (let j = i; j < Math.min(head.length, i + 4096); j++) text += String.fromCharCode(head[j]!)
-  if (/^\{\s*"format"\s*:\s*"wiretrace"/.test(text) || /^\{[^\n]*"format"\s*:\s*"wiretrace"/.test(text)) return 'native'
   if (/^\{\s*"log"\s*:/.test(text)) return 'har'
+  if (/^\{\s*"format"\s*:\s*"wiretrace"/.test(text) || /^\{[^\n]*"format"\s*:\s*"wiretrace"/.test(text)) return 'native'
   return 'unknown'
 }
 
