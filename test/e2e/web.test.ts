@@ -148,7 +148,11 @@ describe('inspector in Chromium', () => {
     for (const p of previews) expect(p.toLowerCase()).toContain('"n":1')
     await shot(page, '03-filtered')
     await page.locator('#filter-text').fill('')
-    await page.waitForFunction(() => !/^\s*(\d+) of \1\s*$/.test('x'))
+    // The cleared filter is applied (debounced): every row matches again, and the list is back at the tail.
+    await page.waitForFunction(() => {
+      const m = /^(\S+) of (\S+)$/.exec(document.querySelector('[data-testid="filter-count"]')?.textContent?.trim() ?? '')
+      return !!m && m[1] === m[2]
+    })
   })
 
   it('opens a message in the detail pane with pretty JSON and hex', async () => {
@@ -157,6 +161,11 @@ describe('inspector in Chromium', () => {
     await page.keyboard.press('ArrowUp')
     const detail = page.getByTestId('detail-content')
     await detail.waitFor()
+    // The keyboard left the tail: the list stays on the selected row (visible, selected) while rows arrive.
+    await page.getByRole('button', { name: /Jump to latest/ }).waitFor()
+    const sel = ((await page.locator('aside[aria-label="Message detail"] header strong').textContent()) ?? '').replace('#', '')
+    await page.waitForTimeout(300)
+    await expect(page.locator(`[role="option"][data-seq="${sel}"]`).getAttribute('aria-selected')).resolves.toBe('true')
     await page.waitForFunction(() => document.querySelector('[data-testid="detail-content"]')?.textContent?.includes('"type":"tick"'))
     await page.getByRole('tab', { name: 'JSON' }).click()
     await expect(detail.textContent()).resolves.toContain('"type": "tick"')
@@ -170,6 +179,9 @@ describe('inspector in Chromium', () => {
     const list = page.getByRole('listbox', { name: 'Messages' })
     const seqs = (): Promise<string[]> => page.evaluate(() => [...document.querySelectorAll('[role="option"]')].map((r) => (r as HTMLElement).dataset.seq ?? ''))
     // Following the live tail (the ticker sends 40/s): click the middle row where it is.
+    const latest = page.getByRole('button', { name: /Jump to latest/ })
+    if (await latest.count()) await latest.click()
+    await latest.waitFor({ state: 'detached' })
     await page.waitForFunction(() => document.querySelectorAll('[role="option"]').length > 10)
     const rows = page.locator('[role="option"]')
     const box = (await rows.nth(Math.floor((await rows.count()) / 2)).boundingBox())!
