@@ -387,8 +387,8 @@ export function createWsTransport(ctx: TransportContext): Transport {
     let libraryData: ((this: Socket, chunk: Buffer) => void) | null = null
     // ws stops reading a stream it gave up on (a close frame, a protocol or UTF-8 error) by
     // taking its listener off the socket; with the listener ours to call, that removal is
-    // seen here instead, and from then on no byte is delivered or handed to ws, as before.
-    // A protocol or UTF-8 error is seen on ws's receiver at once (its 'error' comes a tick later).
+    // seen here instead (and an error at once on ws's receiver, whose 'error' comes a tick
+    // later), and from then on no byte is delivered or handed to ws, as with ws alone.
     let libraryGone = false
     let receiver: { _errored?: boolean } | undefined
     const route: FrameRoute = {
