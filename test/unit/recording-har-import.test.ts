@@ -304,3 +304,16 @@ describe('HAR import as JSON Lines', () => {
     expect(errors).toBeGreaterThan(10)
   }, 60_000)
 })
+
+describe('jsonTs', () => {
+  it('prints every timestamp exactly as JSON.stringify does', async () => {
+    const { jsonTs } = await import('../../shared/common/recording/har-import.ts')
+    const rnd = prng(11)
+    const values: number[] = [0, 1, 0.5, 0.001, 0.1, 1.005, 1e-7, -3.25, 123.4567, 2 ** 43, 2 ** 43 - 0.001, 2 ** 53, NaN, Infinity, 1795000000000, 1795000000000.1, 1795000000000.01, 1795000000000.001, 1795000000000.999, 1795000000000.12345]
+    for (let i = 0; i < 200_000; i++) {
+      const base = 1.7e12 + Math.floor(rnd() * 1e11)
+      values.push(Math.round((base + rnd()) * 1000) / 1000, base + rnd(), Math.round(rnd() * 1e6) / 1000, rnd() * 10)
+    }
+    for (const v of values) expect(jsonTs(v), String(v)).toBe(JSON.stringify(v))
+  })
+})

@@ -692,6 +692,29 @@ function jsonNum(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null'
 }
 
+let tsWhole = NaN
+let tsWholeText = ''
+/**
+ * A timestamp as JSON.stringify prints it, without the double-to-text conversion when it can.
+ * A recording's ts is ms since the epoch rounded to the microsecond (N / 1000 for an integer
+ * N). When n is exactly the double nearest to N / 1000, the decimal "whole.fff" (trailing
+ * zeros dropped) parses back to n, and below 2^43 (year 2248) doubles are closer together than
+ * 0.001, so no shorter decimal does: it is what String prints, built from integers. The
+ * whole-ms text is kept from one call to the next. Anything else takes String.
+ */
+export function jsonTs(n: number): string {
+  const whole = Math.floor(n)
+  const frac = Math.round((n - whole) * 1000)
+  if (!(n >= 0 && n < 2 ** 43) || (whole * 1000 + frac) / 1000 !== n) return jsonNum(n)
+  if (whole !== tsWhole) {
+    tsWhole = whole
+    tsWholeText = String(whole)
+  }
+  if (frac === 0) return tsWholeText
+  const digits = frac % 100 === 0 ? String(frac / 100) : frac % 10 === 0 ? String(frac / 10).padStart(2, '0') : String(frac).padStart(3, '0')
+  return tsWholeText + '.' + digits
+}
+
 /** JSON of a primitive (what JSON.stringify writes for it inside an object), or null for an object or array. */
 function jsonPrim(v: unknown): string | null {
   if (typeof v === 'number') return jsonNum(v)
@@ -754,7 +777,7 @@ function wsLine(msg: Record<string, unknown>, connJson: string, kind: number, si
     '{"seq":' +
     jsonNum(seq) +
     ',"ts":' +
-    jsonNum(ts) +
+    jsonTs(ts) +
     ',"conn":' +
     connJson +
     (msg.type === 'send' ? ',"type":"ws.message","dir":"out","opcode":' : ',"type":"ws.message","dir":"in","opcode":') +
