@@ -128,7 +128,9 @@ describe('recordings in the inspector', () => {
     })()`)
     const t0 = Date.now()
     await page.getByRole('button', { name: 'Open', exact: true }).click()
-    await page.waitForFunction(`window.__wtOpen.rows > 0`, undefined, { timeout: 10_000 })
+    // A function, not a string: a string predicate is re-evaluated with eval while it polls,
+    // which the app's CSP (no unsafe-eval) refuses once the first check comes back false.
+    await page.waitForFunction(() => (window as unknown as { __wtOpen: { rows: number } }).__wtOpen.rows > 0, undefined, { timeout: 10_000 })
     const wall = Date.now() - t0
     const m0 = (await page.evaluate(`window.__wtOpen`)) as { clicked: number; rows: number }
     const firstRowsMs = Math.round(m0.rows - m0.clicked)
