@@ -151,6 +151,14 @@ describe('atomic writes', () => {
     expect(fs.readFileSync(f, 'utf8')).toBe('one')
     writeFileAtomic(f, ['a', Buffer.from('b'), 'c'])
     expect(fs.readFileSync(f, 'utf8')).toBe('abc')
+    // Through the 4 MiB buffer and past it: small pieces across its end, one piece bigger than it, bytes between.
+    const pieces: Array<string | Buffer> = []
+    for (let i = 0; i < 60_000; i++) pieces.push(`{"n":${i},"é":"\u{1f600}${'x'.repeat(i % 97)}"}\n`)
+    pieces.splice(30_000, 0, 'y'.repeat(3 << 20), Buffer.from('[raw]'))
+    const bytes = writeFileAtomic(f, pieces)
+    const want = Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)))
+    expect(bytes).toBe(want.length)
+    expect(fs.readFileSync(f).equals(want)).toBe(true)
     expect(fs.readdirSync(dir)).toEqual(['x'])
     expect(() => writeFileAtomic(path.join(dir, 'no/such/dir/x'), 'z')).toThrow(/cannot write/)
   })

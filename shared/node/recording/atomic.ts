@@ -107,30 +107,30 @@ export class AtomicFile {
   }
 }
 
-/** Writes the whole content atomically. */
+/**
+ * Writes the whole content atomically. Pieces of text are encoded into one reused 4 MiB buffer,
+ * written out when full (no buffer per piece, no joined strings); byte pieces are written as
+ * they are, after the text before them. A piece is encoded whole, so a surrogate pair must not
+ * be split between two pieces (JSON and Markdown text never are).
+ */
 export function writeFileAtomic(final: string, data: Uint8Array | string | Iterable<Uint8Array | string>): number {
   const f = new AtomicFile(final)
   try {
     if (typeof data === 'string' || data instanceof Uint8Array) f.write(data)
     else {
-      // Batch small pieces into ~1 MiB writes.
-      let buf = ''
+      const buf = Buffer.allocUnsafe(4 << 20)
+      let n = 0
       for (const piece of data) {
-        if (typeof piece === 'string') {
-          buf += piece
-          if (buf.length >= 1 << 20) {
-            f.write(buf)
-            buf = ''
-          }
-        } else {
-          if (buf) {
-            f.write(buf)
-            buf = ''
-          }
-          f.write(piece)
+        const text = typeof piece === 'string'
+        // UTF-8 takes at most 3 bytes per UTF-16 unit.
+        if (!text || piece.length * 3 > buf.length - n) {
+          if (n) f.write(buf.subarray(0, n))
+          n = 0
         }
+        if (text && piece.length * 3 <= buf.length) n += buf.write(piece, n)
+        else f.write(piece)
       }
-      if (buf) f.write(buf)
+      if (n) f.write(buf.subarray(0, n))
     }
     f.commit()
   } catch (e) {

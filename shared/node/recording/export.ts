@@ -149,40 +149,9 @@ async function exportHar(file: string, opts: ExportOptions, redactor: Redactor):
   }
   if (failedStage !== Infinity || !header) throw failure
   const manifest = redactor.manifest()
-  const bytes = writeTextAtomic(opts.out, har.chunks(header, { redaction: manifest }))
+  const bytes = writeFileAtomic(opts.out, har.chunks(header, { redaction: manifest }))
   const issues = reader.issues.map((i) => ({ code: i.code, message: i.message, line: i.line }))
   return { out: opts.out, format: 'har', bytes, events: count, manifest, issues, issueCount: reader.issueCount }
-}
-
-/**
- * Writes text pieces atomically (as writeFileAtomic does), encoding them into one reused
- * buffer that is written out when full: no buffer per piece and no joining of pieces. Each
- * piece is encoded whole (room for 3 bytes a character is made first); the pieces are JSON
- * text, never a lone half of a surrogate pair, so this gives the bytes of the joined text.
- */
-function writeTextAtomic(final: string, pieces: Iterable<string>): number {
-  const f = new AtomicFile(final)
-  try {
-    const buf = Buffer.allocUnsafe(4 << 20)
-    let n = 0
-    for (const piece of pieces) {
-      if (piece.length * 3 > buf.length - n) {
-        if (n) f.write(buf.subarray(0, n))
-        n = 0
-        if (piece.length * 3 > buf.length) {
-          f.write(piece)
-          continue
-        }
-      }
-      n += buf.write(piece, n)
-    }
-    if (n) f.write(buf.subarray(0, n))
-    f.commit()
-  } catch (e) {
-    f.abort()
-    throw e
-  }
-  return f.bytes
 }
 
 /**

@@ -13,7 +13,7 @@ import { migrator, type Migrator } from '../../common/recording/migrate.ts'
 import { toJsonl, type FileKind } from '../../common/recording/native.ts'
 import { checkEventLine, type LineCheck } from '../../common/recording/line-check.ts'
 import { recError, REC_CODES, ioLimits, IssueList, type ConvertIssue, type RecordingIoLimits } from '../../common/recording/errors.ts'
-import { AtomicFile } from './atomic.ts'
+import { AtomicFile, writeFileAtomic } from './atomic.ts'
 import { fileChunks, lineChunks, sniff, statOrThrow } from './files.ts'
 
 export interface ImportOptions {
@@ -57,15 +57,8 @@ export async function importRecording(file: string, opts: ImportOptions): Promis
       throw recError(REC_CODES.tooLarge, `the HAR file is ${st.size} bytes, more than ${limits.maxDocumentBytes} (maxDocumentBytes)`, { offset: 0, file })
     }
     const r = readHar(file, limits)
-    const f = new AtomicFile(opts.out)
-    try {
-      for (const piece of r.chunks()) f.write(piece)
-      f.commit()
-    } catch (e) {
-      f.abort()
-      throw e
-    }
-    return { out: opts.out, kind, flavour: r.flavour, events: r.events, bytes: f.bytes, steps: r.steps, skipped: r.skipped, issues: r.issues, issueCount: r.issueCount }
+    const bytes = writeFileAtomic(opts.out, r.chunks())
+    return { out: opts.out, kind, flavour: r.flavour, events: r.events, bytes, steps: r.steps, skipped: r.skipped, issues: r.issues, issueCount: r.issueCount }
   }
   return importNative(file, kind, opts.out, limits)
 }
