@@ -6,6 +6,8 @@ import fs from 'node:fs'
 import { RecordingWriter, recordingWorkerStatus } from '../../shared/node/recording/writer.ts'
 import type { SseEvent, WiretraceEvent } from '../../shared/common/events/index.ts'
 import { tmpFile } from '../fixtures/engine.ts'
+import { SseParser } from '../../shared/common/parsers/sse.ts'
+import { decodeBuf } from '../../shared/node/transports/http/exchange.ts'
 
 const HEADER = { format: 'wiretrace', version: 1 } as never
 
@@ -117,5 +119,87 @@ describe('RecordingWriter, sse.event', () => {
     w.close()
     const got = lines(file)
     expect(got).toEqual(evs.map((e) => JSON.stringify(e)))
+  })
+
+  it('data copied from the wire bytes the parser points at gives the same lines, at any chunking, invalid UTF-8 included', () => {
+    // A stream with every kind of data line: ASCII runs of every length and alignment, quotes,
+    // backslashes, control bytes, valid multi-byte UTF-8, invalid bytes (lone continuation,
+    // truncated sequences, an encoded surrogate, an overlong NUL), multi-line data, CRLF and CR
+    // line ends, comments, ids and event types.
+    const r = rng(7)
+    const DATA: (number[] | string)[] = ['plain', '"q"', '\\', '\t', '\u0000\u0001\u001f', 'é✓🚀', '{"a":[1,2]}', [0xff], [0x80, 0x41], [0xe2, 0x9c], [0xed, 0xa0, 0x80], [0xc0, 0x80], [0xf0, 0x9f, 0x9a]]
+    const parts: Buffer[] = [Buffer.from([0xef, 0xbb, 0xbf])]
+    const ends = ['\n', '\r\n', '\r']
+    for (let i = 0; i < 3000; i++) {
+      const eol = ends[Math.floor(r() * 3)]!
+      if (r() < 0.05) parts.push(Buffer.from(`: comment ${i}${eol}`))
+      if (r() < 0.6) parts.push(Buffer.from(`id: ${r() < 0.9 ? i : 'é' + i}${eol}`))
+      if (r() < 0.2) parts.push(Buffer.from(`event: ${r() < 0.5 ? 'update' : 'ü"'}${eol}`))
+      const lines = r() < 0.85 ? 1 : 2
+      for (let l = 0; l < lines; l++) {
+        const line: Buffer[] = [Buffer.from(r() < 0.9 ? 'data: ' : 'data:')]
+        const n = Math.floor(r() * 6)
+        for (let k = 0; k < n; k++) {
+          const d = DATA[Math.floor(r() * DATA.length)]!
+          line.push(typeof d === 'string' ? Buffer.from(d) : Buffer.from(d))
+        }
+        if (r() < 0.6) line.push(Buffer.from('y'.repeat(Math.floor(r() * 300))))
+        parts.push(...line, Buffer.from(eol))
+      }
+      parts.push(Buffer.from(ends[Math.floor(r() * 3)]!))
+    }
+    const stream = Buffer.concat(parts)
+    // Two connections interleaved on one small ring (chunks bigger than a record take the string path).
+    const files = [tmpFile(), tmpFile(), tmpFile()]
+    const writers = [
+      new RecordingWriter(files[0]!, HEADER, { ringBytes: 64 * 1024, flushBytes: 16 * 1024 }),
+      new RecordingWriter(files[1]!, HEADER, { ringBytes: 64 * 1024, flushBytes: 16 * 1024 }),
+    ]
+    const inThread = new RecordingWriter(files[2]!, HEADER, { worker: false })
+    const expected: string[][] = [[], []]
+    let viaBytes = 0
+    const parsers = [0, 1].map((k) => {
+      let seq = 0
+      const parser: SseParser = new SseParser(
+        {
+          event(id, type, data, lastEventId, retry, size) {
+            const ev = { seq: seq++, ts: 1795761355881.5 + seq, conn: `c${k}`, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
+            expected[k]!.push(JSON.stringify(ev))
+            const src = parser.dataSrc as Buffer | null
+            if (src !== null) {
+              expect(decodeBuf(src, parser.dataAt, parser.dataEnd)).toBe(data)
+              viaBytes++
+              writers[k]!.write(ev, src, parser.dataAt, parser.dataEnd)
+            } else writers[k]!.write(ev)
+            if (k === 0) inThread.write(ev, src ?? undefined, parser.dataAt, parser.dataEnd)
+          },
+          error: (_c, m) => {
+            throw new Error(m)
+          },
+        },
+        { maxLineBytes: 1 << 20, maxEventBytes: 1 << 22, decode: decodeBuf },
+      )
+      return parser
+    })
+    // Different chunkings for the two connections: tiny pieces, and pieces bigger than a ring record.
+    const offs = [0, 0]
+    const sizes = [() => 1 + Math.floor(r() * 200), () => 1 + Math.floor(r() * 40_000)]
+    while (offs[0]! < stream.length || offs[1]! < stream.length) {
+      for (let k = 0; k < 2; k++) {
+        if (offs[k]! >= stream.length) continue
+        const n = sizes[k]!()
+        // A fresh buffer per chunk, as a socket read gives.
+        parsers[k]!.push(Buffer.from(stream.subarray(offs[k]!, offs[k]! + n)))
+        offs[k]! += n
+      }
+    }
+    for (const w of writers) w.close()
+    inThread.close()
+    expect(viaBytes).toBeGreaterThan(2000)
+    for (let k = 0; k < 2; k++) {
+      expect(expected[k]!.length).toBeGreaterThan(2500)
+      expect(lines(files[k]!)).toEqual(expected[k])
+    }
+    expect(fs.readFileSync(files[2]!).equals(fs.readFileSync(files[0]!))).toBe(true)
   })
 })

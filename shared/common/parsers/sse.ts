@@ -84,6 +84,16 @@ export class SseParser {
   eventCount = 0
   /** Bytes consumed since the last reset. */
   bytes = 0
+  /**
+   * Where the dispatched event's data came from, read during `sink.event`: when its data was
+   * one line taken straight from a pushed chunk, `dataSrc` is that chunk and the data is the
+   * decoding of dataSrc[dataAt, dataEnd) (a recorder can copy those wire bytes instead of
+   * encoding the string again); otherwise (several data lines, a line assembled across
+   * chunks) null.
+   */
+  dataSrc: Uint8Array | null = null
+  dataAt = 0
+  dataEnd = 0
 
   private readonly sink: SseSink
   private readonly maxLine: number
@@ -290,8 +300,15 @@ export class SseParser {
         }
         this.dataBytes += add
         const v = this.decode(b, vs, e)
-        if (this.dataLines === 0) this.data = v
-        else this.data += '\n' + v
+        if (this.dataLines === 0) {
+          this.data = v
+          this.dataSrc = b === this.partial ? null : b
+          this.dataAt = vs
+          this.dataEnd = e
+        } else {
+          this.data += '\n' + v
+          this.dataSrc = null
+        }
         this.dataLines++
       }
     } else if (nameLen === 5) {

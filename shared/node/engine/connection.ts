@@ -120,12 +120,12 @@ export class Connection {
   }
 
   /** emit() for a data message, with a WebSocket message's raw payload bytes (see TransportContext.emitMessage). */
-  readonly emitMessage = (ev: WsMessageEvent | SseEvent, raw?: Buffer, arrivedTs?: number): void => {
+  readonly emitMessage = (ev: WsMessageEvent | SseEvent, raw?: Buffer, arrivedTs?: number, rawAt?: number, rawEnd?: number): void => {
     ev.seq = this.seq++
     // Messages parsed from one socket read share its arrival time; never earlier than the last stamp.
     const t = arrivedTs !== undefined && arrivedTs >= this.lastTs ? arrivedTs : nowTs()
     ev.ts = this.lastTs = t
-    this.writer?.write(ev, raw)
+    this.writer?.write(ev, raw, rawAt, rawEnd)
     const ls = this.listeners
     for (let i = 0; i < ls.length; i++) {
       try {

@@ -59,12 +59,13 @@ export interface TransportContext {
   emit(draft: EventDraft): WiretraceEvent
   /**
    * The hot path for a data message (a WebSocket message, an SSE event): like emit, without
-   * its checks for lifecycle events, and for a WebSocket message it hands the recording the
-   * payload's wire bytes so it can copy them instead of re-encoding the decoded text.
-   * `arrivedTs` is the socket read's time (ts clock) that delivered it, saving a clock read
-   * per message.
+   * its checks for lifecycle events, and it hands the recording the wire bytes so it can copy
+   * them instead of re-encoding the decoded text: for a WebSocket message the payload (`raw`
+   * whole); for an SSE event the chunk its data line came from, the data being
+   * raw[rawAt, rawEnd) (the chunk must not change afterwards). `arrivedTs` is the socket
+   * read's time (ts clock) that delivered it, saving a clock read per message.
    */
-  emitMessage(ev: WsMessageEvent | SseEvent, raw?: Buffer, arrivedTs?: number): void
+  emitMessage(ev: WsMessageEvent | SseEvent, raw?: Buffer, arrivedTs?: number, rawAt?: number, rawEnd?: number): void
   /** The one network pipeline: route (proxy rules), DNS, TCP, proxy exchange, TLS. Emits those events. */
   dial(req: DialRequest): Promise<DialResult>
   /** Count a received message toward maxMessages; the engine stops cleanly when reached. */

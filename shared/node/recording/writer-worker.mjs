@@ -13,9 +13,9 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads'
 // passed in workerData), so the two sides cannot drift apart.
 const {
   C_HEAD, C_TAIL, C_WSLEEP, C_MWAIT, C_READY, C_DEAD,
-  K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE,
+  K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE, K_SRC,
   F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
-  MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, CONN_SSE,
+  MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, F_DATA_REF, CONN_SSE,
   W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE, WORKER_NAP_MS, WORKER_NAPS,
 } = workerData.layout
 
@@ -29,6 +29,7 @@ const ring32 = new Int32Array(ring)
 const ctl = new Int32Array(ctlSab)
 
 const ARENA = 1024 * 1024
+const EMPTY = Buffer.alloc(0)
 let arena = Buffer.allocUnsafe(ARENA)
 let dv = new DataView(arena.buffer, arena.byteOffset, arena.length)
 let pos = 0
@@ -130,6 +131,9 @@ function register(id) {
         events: 0,
         conn: words(new Uint8Array(0)),
         sseConn: words(new Uint8Array(0)),
+        // The writer's copy of wire bytes (a K_SRC record) that F_DATA_REF records point into.
+        src: EMPTY,
+        srcDv: new DataView(EMPTY.buffer, EMPTY.byteOffset, 0),
         failed: false,
         index: [],
       })
@@ -293,6 +297,48 @@ function encodeMessage(w, o, hdr, len) {
   pos = p
 }
 
+/**
+ * copyText for bytes src[s0, e0) at any alignment (src is a writer's source copy, sdv its
+ * DataView): four bytes at a time with the same SWAR tests. Returns the end, or -1 if JSON
+ * must escape.
+ */
+function copyTextFrom(a, dv, p, src, sdv, s0, e0) {
+  let bad = 0
+  let high = 0
+  let q = p
+  let i = s0
+  if (LITTLE) {
+    const end4 = e0 - 3
+    for (; i < end4; i += 4) {
+      const x = sdv.getInt32(i, true)
+      dv.setInt32(q, x, true)
+      q += 4
+      const y = x ^ 0x22222222
+      const z = x ^ 0x5c5c5c5c
+      bad |= ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y) | ((z - 0x01010101) & ~z)
+      high |= x
+    }
+  }
+  for (; i < e0; i++) {
+    const c = src[i]
+    a[q++] = c
+    if (c < 0x20 || c === 0x22 || c === 0x5c) bad |= 0x80
+    high |= c
+  }
+  if ((bad & 0x80808080) !== 0) return -1
+  if ((high & 0x80808080) !== 0 && !isUtf8(src.subarray(s0, e0))) return -1
+  return q
+}
+
+/** A JSON string of a writer's source bytes src[s0, e0) at a[p]; returns the end. */
+function putStrFrom(a, p, w, s0, e0) {
+  a[p] = 34 // "
+  const q = copyTextFrom(a, dv, p + 1, w.src, w.srcDv, s0, e0)
+  if (q < 0) return p + a.write(JSON.stringify(w.src.toString('utf8', s0, e0)), p, 'utf8')
+  a[q] = 34
+  return q + 1
+}
+
 /** A JSON string of the UTF-8 bytes u8[p0, e0) (p0 4-byte aligned) at a[p]; returns the end. */
 function putStr(a, p, p0, e0) {
   a[p] = 34 // "
@@ -306,7 +352,8 @@ function putStr(a, p, p0, e0) {
 function encodeSse(w, o, hdr, len) {
   // Room for the worst case: JSON escapes take up to 6 bytes per byte (lastEventId may repeat the id).
   const i = o >> 2
-  const a = room(w, 256 + w.sseConn.length + 6 * len + (hdr & F_LAST_IS_ID ? 6 * i32[i + 12] : 0))
+  const ref = (hdr & F_DATA_REF) !== 0
+  const a = room(w, 256 + w.sseConn.length + 6 * len + (hdr & F_LAST_IS_ID ? 6 * i32[i + 12] : 0) + (ref ? 6 * i32[i + 14] : 0))
   startEvent(w)
   let p = pos
   const fo = o >> 3
@@ -328,9 +375,14 @@ function encodeSse(w, o, hdr, len) {
     p = put(a, putStr(a, put(a, p, K_EVENT), s, e), K_DATA)
     s = (e + 3) & ~3
   }
-  const e = s + i32[i + 14]
-  p = putStr(a, p, s, e)
-  s = (e + 3) & ~3
+  if (ref) {
+    const d = i32[i + 16]
+    p = putStrFrom(a, p, w, d, d + i32[i + 14])
+  } else {
+    const e = s + i32[i + 14]
+    p = putStr(a, p, s, e)
+    s = (e + 3) & ~3
+  }
   if (hdr & F_RETRY) p = putNum(a, put(a, p, K_RETRY), f64[fo + 5])
   p = put(a, p, K_LAST)
   p = hdr & F_LAST_IS_ID ? putStr(a, p, idAt, idEnd) : putStr(a, p, s, s + i32[i + 15])
@@ -379,6 +431,15 @@ function handle(o) {
     case K_SSE:
       if (w && !w.failed) encodeSse(w, o, hdr, len)
       return (SSE_HEAD + len + 7) & ~7
+    case K_SRC:
+      if (w) {
+        if (w.src.length < len) {
+          w.src = Buffer.allocUnsafe(Math.max(len, 64 * 1024))
+          w.srcDv = new DataView(w.src.buffer, w.src.byteOffset, w.src.length)
+        }
+        u8.copy(w.src, 0, o + RAW_HEAD, o + RAW_HEAD + len)
+      }
+      return (RAW_HEAD + len + 7) & ~7
     case K_CLOSE:
       if (w) closeWriter(w)
       return RAW_HEAD

@@ -103,7 +103,10 @@ export function createSseTransport(ctx: TransportContext): Transport {
       c.msgsIn++
       const ev = { seq: 0, ts: 0, conn, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
       if (resumeFrom !== null && id !== undefined) checkResume(id)
-      ctx.emitMessage(ev, undefined, chunkTs)
+      // The data's wire bytes, when the parser took them straight from a chunk (see SseParser.dataSrc).
+      const src = parser.dataSrc as Buffer | null
+      if (src !== null) ctx.emitMessage(ev, src, chunkTs, parser.dataAt, parser.dataEnd)
+      else ctx.emitMessage(ev, undefined, chunkTs)
       ctx.countMessageIn()
     },
     retry(v) {
