@@ -4,6 +4,7 @@
  * silently dropped, so the `proxy.rule` event and the diagnosis can name them.
  */
 import type { ProxyKind } from './spec/network.ts'
+import { redactSecretsInText } from './redact.ts'
 
 export type PacRoute = { kind: 'direct' } | { kind: ProxyKind; host: string; port: number }
 
@@ -82,6 +83,8 @@ export function parsePacResult(result: unknown): PacParse {
   for (const raw of text.split(';')) {
     const entry = raw.trim()
     if (!entry) continue
+    // Problems quote the entry: a "user:pass@" in it is not repeated.
+    const shown = redactSecretsInText(entry)
     if (routes.length >= MAX_PAC_ROUTES) {
       problems.push(`more than ${MAX_PAC_ROUTES} entries; the rest were ignored`)
       break
@@ -90,22 +93,22 @@ export function parsePacResult(result: unknown): PacParse {
     const type = (m?.[1] ?? '').toUpperCase()
     const arg = (m?.[2] ?? '').trim()
     if (type === 'DIRECT') {
-      if (arg) problems.push(`"${entry}": DIRECT takes no address`)
+      if (arg) problems.push(`"${shown}": DIRECT takes no address`)
       routes.push({ kind: 'direct' })
       continue
     }
     const t = TYPE_MAP[type]
     if (!t) {
-      problems.push(`"${entry}": unknown type ${type || '(empty)'} (expected PROXY, HTTPS, SOCKS, SOCKS4, SOCKS5 or DIRECT)`)
+      problems.push(`"${shown}": unknown type ${type || '(empty)'} (expected PROXY, HTTPS, SOCKS, SOCKS4, SOCKS5 or DIRECT)`)
       continue
     }
     if (!arg) {
-      problems.push(`"${entry}": ${type} needs host:port`)
+      problems.push(`"${shown}": ${type} needs host:port`)
       continue
     }
     const hp = parseHostPort(arg, t.port)
     if (!hp) {
-      problems.push(`"${entry}": "${arg}" is not a valid host:port`)
+      problems.push(`"${shown}": "${redactSecretsInText(arg)}" is not a valid host:port`)
       continue
     }
     routes.push({ kind: t.kind, host: hp.host, port: hp.port })

@@ -2,6 +2,7 @@
 import type { ConnectionSpec, Transport } from '../../common/spec/index.ts'
 import { TRANSPORTS } from '../../common/spec/index.ts'
 import { WiretraceError } from '../../common/errors/index.ts'
+import { redactUrlText } from '../../common/redact.ts'
 import { X509Certificate } from 'node:crypto'
 
 const SCHEMES: Record<Transport, string[]> = {
@@ -19,7 +20,7 @@ export function inferTransport(url: string): Transport {
   if (/^https?:/i.test(text)) return 'sse'
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]
   if (scheme && !/^\d/.test(text.slice(scheme.length + 1))) {
-    throw new WiretraceError('WT_SCHEME_UNSUPPORTED', `unsupported scheme ${scheme}: use ws, wss, http or https`, { url: text })
+    throw new WiretraceError('WT_SCHEME_UNSUPPORTED', `unsupported scheme ${scheme}: use ws, wss, http or https`, { url: redactUrlText(text) })
   }
   return 'ws'
 }
@@ -31,17 +32,17 @@ export function parseTargetUrl(raw: string, transport: Transport): URL {
   try {
     url = new URL(text)
   } catch {
-    const hint = /^[a-z0-9.-]+(:\d+)?(\/|$)/i.test(text) ? ` (did you mean ${transport === 'ws' ? 'ws' : 'http'}://${text}?)` : ''
-    throw new WiretraceError('WT_URL_INVALID', `"${text}" is not a valid URL${hint}`, { url: text })
+    const hint = /^[a-z0-9.-]+(:\d+)?(\/|$)/i.test(text) ? ` (did you mean ${redactUrlText(`${transport === 'ws' ? 'ws' : 'http'}://${text}`)}?)` : ''
+    throw new WiretraceError('WT_URL_INVALID', `"${redactUrlText(text)}" is not a valid URL${hint}`, { url: redactUrlText(text) })
   }
   if (!SCHEMES[transport].includes(url.protocol)) {
     throw new WiretraceError(
       'WT_SCHEME_UNSUPPORTED',
       `the ${transport} transport needs a ${SCHEMES[transport].map((s) => s.slice(0, -1)).join(' or ')} URL, not ${url.protocol.slice(0, -1)}:`,
-      { url: text, scheme: url.protocol },
+      { url: redactUrlText(text), scheme: url.protocol },
     )
   }
-  if (!url.hostname) throw new WiretraceError('WT_URL_INVALID', `"${text}" has no host`, { url: text })
+  if (!url.hostname) throw new WiretraceError('WT_URL_INVALID', `"${redactUrlText(text)}" has no host`, { url: redactUrlText(text) })
   return url
 }
 
@@ -87,7 +88,9 @@ export function validateSpec(spec: ConnectionSpec): void {
   parseTargetUrl(spec.url, spec.transport)
   for (const h of spec.headers ?? []) {
     if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') {
-      throw new WiretraceError('WT_OPTION_INVALID', `a header must be a [name, value] pair of strings, got ${JSON.stringify(h)}`)
+      // Named, never quoted whole: the value may be a credential.
+      const what = Array.isArray(h) ? `${h.length} item(s)${typeof h[0] === 'string' ? ` for ${JSON.stringify(h[0].slice(0, 100))}` : ''}` : typeof h
+      throw new WiretraceError('WT_OPTION_INVALID', `a header must be a [name, value] pair of strings, got ${what}`)
     }
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h[0])) throw new WiretraceError('WT_OPTION_INVALID', `invalid header name ${JSON.stringify(h[0])}`)
     if (/[\r\n\0]/.test(h[1])) throw new WiretraceError('WT_OPTION_INVALID', `header ${h[0]} has a line break or NUL in its value`)

@@ -17,6 +17,7 @@ import { inferTransport } from '../engine/validate.ts'
 import { HostAdapter } from './adapter.ts'
 import { defaultRecordingsDir, defaultTargetsFile, rendererDir as defaultRendererDir } from './paths.ts'
 import { startDemoServers, type DemoServers } from '../demo/servers.ts'
+import { redactUrlText } from '../../common/redact.ts'
 import type { HostMessage } from '../../common/protocol/index.ts'
 
 export interface WebOptions {
@@ -199,7 +200,7 @@ export async function runWeb(opts: WebOptions = {}): Promise<WebServer> {
     try {
       engine.open({ url: target, transport: inferTransport(target) })
     } catch (e) {
-      process.stderr.write(`wiretrace web: cannot connect to ${target}: ${(e as Error).message}\n`)
+      process.stderr.write(`wiretrace web: cannot connect to ${redactUrlText(target)}: ${(e as Error).message}\n`)
     }
   }
   try {

@@ -10,6 +10,7 @@ import dns from 'node:dns'
 import os from 'node:os'
 import { WiretraceError } from '../../../common/errors/index.ts'
 import { parsePacResult, type PacParse } from '../../../common/pac.ts'
+import { redactSecretsInText, redactUrlText } from '../../../common/redact.ts'
 import { PAC_HELPERS_SOURCE, PAC_WORKER_SOURCE } from './worker-source.ts'
 
 export interface PacLimits {
@@ -89,7 +90,11 @@ export async function evaluatePac(script: string, url: URL, partial?: Partial<Pa
   }
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
   // Browsers strip the path and query for https URLs; we pass scheme://host:port/ for secure schemes.
-  const pacUrl = url.protocol === 'https:' || url.protocol === 'wss:' ? `${url.protocol}//${url.host}/` : url.href
+  // The script is untrusted (often fetched from the network): it never sees user:password@.
+  const bare = new URL(url.href)
+  bare.username = ''
+  bare.password = ''
+  const pacUrl = url.protocol === 'https:' || url.protocol === 'wss:' ? `${url.protocol}//${url.host}/` : bare.href
   const cache: Record<string, string | null> = {}
   const deadline = Date.now() + limits.timeoutMs
   for (let round = 0; round <= limits.maxDnsRounds; round++) {
@@ -101,9 +106,10 @@ export async function evaluatePac(script: string, url: URL, partial?: Partial<Pa
       }
       const parsed = parsePacResult(r)
       if (parsed.routes.length === 0) {
-        throw new WiretraceError('WT_PAC_ERROR', `FindProxyForURL returned "${String(r).slice(0, 200)}", which has no usable entry: ${parsed.problems.join('; ')}`, { phase: 'proxy', reason: 'result', result: String(r).slice(0, 500) })
+        throw new WiretraceError('WT_PAC_ERROR', `FindProxyForURL returned "${redactSecretsInText(String(r).slice(0, 200))}", which has no usable entry: ${parsed.problems.join('; ')}`, { phase: 'proxy', reason: 'result', result: redactSecretsInText(String(r).slice(0, 500)) })
       }
-      return { ...parsed, raw: r ?? '' }
+      // `raw` is shown in the proxy.rule event: a "user:pass@" a PAC script returns is not.
+      return { ...parsed, raw: redactSecretsInText(r ?? '') }
     }
     if (reply.kind === 'dns') {
       if (Date.now() >= deadline) break
@@ -119,7 +125,7 @@ export async function evaluatePac(script: string, url: URL, partial?: Partial<Pa
       throw new WiretraceError('WT_PAC_TIMEOUT', `FindProxyForURL did not return within ${limits.timeoutMs} ms (${reply.message})`, { phase: 'proxy', timeoutMs: limits.timeoutMs })
     }
     if (reply.kind === 'nofunction') throw new WiretraceError('WT_PAC_ERROR', reply.message, { phase: 'proxy', reason: 'nofunction' })
-    throw new WiretraceError('WT_PAC_ERROR', `the PAC script threw ${reply.name ?? 'Error'}: ${reply.message}`, { phase: 'proxy', reason: 'throw' })
+    throw new WiretraceError('WT_PAC_ERROR', `the PAC script threw ${reply.name ?? 'Error'}: ${redactSecretsInText(reply.message)}`, { phase: 'proxy', reason: 'throw' })
   }
   throw new WiretraceError('WT_PAC_TIMEOUT', `FindProxyForURL kept asking for DNS answers past the PAC time limit`, { phase: 'proxy', reason: 'dns' })
 }
@@ -146,7 +152,7 @@ export async function loadPacScript(
     if (src.pacUrl.startsWith('file:')) return loadPacScript({ pacFile: new URL(src.pacUrl).pathname }, signal, partial)
     try {
       const res = await fetch(src.pacUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(limits.timeoutMs, 5000))]), redirect: 'follow' })
-      if (!res.ok) throw new WiretraceError('WT_PAC_ERROR', `fetching the PAC file ${src.pacUrl} answered ${res.status} ${res.statusText}`, { phase: 'proxy', reason: 'load', status: res.status })
+      if (!res.ok) throw new WiretraceError('WT_PAC_ERROR', `fetching the PAC file ${redactUrlText(src.pacUrl)} answered ${res.status} ${res.statusText}`, { phase: 'proxy', reason: 'load', status: res.status })
       const reader = res.body?.getReader()
       const chunks: Uint8Array[] = []
       let total = 0
@@ -156,14 +162,16 @@ export async function loadPacScript(
         total += value.length
         if (total > limits.maxScriptBytes) {
           await reader.cancel()
-          throw new WiretraceError('WT_PAC_ERROR', `the PAC file at ${src.pacUrl} is larger than ${limits.maxScriptBytes} bytes`, { phase: 'proxy', reason: 'size' })
+          throw new WiretraceError('WT_PAC_ERROR', `the PAC file at ${redactUrlText(src.pacUrl)} is larger than ${limits.maxScriptBytes} bytes`, { phase: 'proxy', reason: 'size' })
         }
         chunks.push(value)
       }
-      return { script: Buffer.concat(chunks).toString('utf8'), origin: src.pacUrl }
+      return { script: Buffer.concat(chunks).toString('utf8'), origin: redactUrlText(src.pacUrl) }
     } catch (e) {
       if (e instanceof WiretraceError) throw e
-      throw new WiretraceError('WT_PAC_ERROR', `cannot fetch the PAC file ${src.pacUrl}: ${(e as Error).cause ? String(((e as Error).cause as Error).message) : (e as Error).message}`, { phase: 'proxy', reason: 'load' })
+      // fetch's own messages quote the URL ("…includes credentials: http://u:p@…"): redacted too.
+      const why = (e as Error).cause ? String(((e as Error).cause as Error).message) : (e as Error).message
+      throw new WiretraceError('WT_PAC_ERROR', `cannot fetch the PAC file ${redactUrlText(src.pacUrl)}: ${redactSecretsInText(why)}`, { phase: 'proxy', reason: 'load' })
     }
   }
   throw new WiretraceError('WT_PAC_ERROR', 'the PAC profile has no pacUrl, pacFile or pacScript', { phase: 'proxy', reason: 'config' })

@@ -6,6 +6,7 @@
 import net from 'node:net'
 import type { ProxyKind, ProxyServer } from '../../../common/spec/index.ts'
 import { WiretraceError, type ErrorCode } from '../../../common/errors/index.ts'
+import { shownProxyUrl, whyProxyUrlInvalid } from '../../../common/proxy-url.ts'
 
 const KINDS: Record<string, { kind: ProxyKind; port: number }> = {
   'http:': { kind: 'http', port: 80 },
@@ -26,7 +27,8 @@ export function parseProxyUrl(text: string, code: ErrorCode = 'WT_PROXY_URL_INVA
   try {
     u = new URL(withScheme)
   } catch {
-    throw new WiretraceError(code, `${what} "${redactProxyText(t)}" cannot be parsed (expected scheme://[user:pass@]host:port)`)
+    const why = whyProxyUrlInvalid(withScheme)
+    throw new WiretraceError(code, `${what} "${shownProxyUrl(t)}" cannot be parsed${why ? `: ${why}` : ''} (expected scheme://[user:pass@]host:port)`)
   }
   const k = KINDS[u.protocol]
   if (!k) throw new WiretraceError(code, `${what} has an unsupported scheme ${u.protocol.slice(0, -1)} (use http, https, socks4, socks4a, socks5 or socks5h)`)
@@ -41,10 +43,6 @@ export function parseProxyUrl(text: string, code: ErrorCode = 'WT_PROXY_URL_INVA
 export function proxyLabel(p: Pick<ProxyServer, 'kind' | 'host' | 'port'>): string {
   const host = p.host.includes(':') ? `[${p.host}]` : p.host
   return `${p.kind}://${host}:${p.port}`
-}
-
-function redactProxyText(t: string): string {
-  return t.replace(/\/\/[^@/]*@/, '//[redacted]@')
 }
 
 function ipv4ToNum(ip: string): number {
