@@ -196,29 +196,26 @@ export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
   }
   const n = spec.network
   if (n) {
-    if (n.mode === 'manual') {
-      const copy = { ...n }
-      if (n.proxy.auth) copy.proxy = { ...n.proxy, auth: { ...n.proxy.auth, password: REDACTED } }
-      if (n.proxyTls?.key || n.proxyTls?.passphrase || n.proxyTls?.ca || n.proxyTls?.cert) {
-        copy.proxyTls = { ...n.proxyTls }
-        if (copy.proxyTls.key) copy.proxyTls.key = REDACTED
-        if (copy.proxyTls.passphrase) copy.proxyTls.passphrase = REDACTED
-        if (copy.proxyTls.ca) copy.proxyTls.ca = copy.proxyTls.ca.map(() => '[pem]')
-        if (copy.proxyTls.cert) copy.proxyTls.cert = '[pem]'
-      }
-      out.network = copy
-    } else if (n.mode === 'pac' || n.mode === 'env') {
-      const copy = { ...n }
-      if (n.auth) copy.auth = { ...n.auth, password: REDACTED }
-      if (copy.mode === 'env' && copy.env) {
-        // Proxy variables often carry user:password@: keep the variable, redact the credentials.
-        const env: Record<string, string> = {}
-        for (const [k, v] of Object.entries(copy.env)) env[k] = redactProxyValue(v)
-        copy.env = env
-      }
-      if (copy.mode === 'pac' && copy.pacUrl) copy.pacUrl = redactUrl(copy.pacUrl)
-      out.network = copy
+    const copy = { ...n }
+    if (copy.mode === 'manual' && copy.proxy.auth) copy.proxy = { ...copy.proxy, auth: { ...copy.proxy.auth, password: REDACTED } }
+    if ((copy.mode === 'pac' || copy.mode === 'env') && copy.auth) copy.auth = { ...copy.auth, password: REDACTED }
+    if (copy.mode === 'env' && copy.env) {
+      // Proxy variables often carry user:password@: keep the variable, redact the credentials.
+      const env: Record<string, string> = {}
+      for (const [k, v] of Object.entries(copy.env)) env[k] = redactProxyValue(v)
+      copy.env = env
     }
+    if (copy.mode === 'pac' && copy.pacUrl) copy.pacUrl = redactUrl(copy.pacUrl)
+    // TLS to an HTTPS proxy, whatever chose it (manual, PAC, env, system).
+    if (copy.mode !== 'direct' && copy.proxyTls) {
+      const t = { ...copy.proxyTls }
+      if (t.key) t.key = REDACTED
+      if (t.passphrase) t.passphrase = REDACTED
+      if (t.ca) t.ca = t.ca.map(() => '[pem]')
+      if (t.cert) t.cert = '[pem]'
+      copy.proxyTls = t
+    }
+    out.network = copy
   }
   return out
 }

@@ -51,6 +51,8 @@ export type NetworkProfile =
       auth?: ProxyAuth
       /** When the PAC file fails: go DIRECT with a warning (default) or fail the connection. */
       onPacError?: 'direct' | 'fail'
+      /** TLS to an HTTPS proxy the PAC result chooses (`HTTPS host:port`). */
+      proxyTls?: ProxyTlsOptions
     }
-  | { mode: 'env'; name?: string; env?: Record<string, string>; auth?: ProxyAuth }
-  | { mode: 'system'; name?: string; /** Filled in by the desktop host from session.resolveProxy. */ resolved?: string }
+  | { mode: 'env'; name?: string; env?: Record<string, string>; auth?: ProxyAuth; /** TLS to an https:// proxy variable's proxy. */ proxyTls?: ProxyTlsOptions }
+  | { mode: 'system'; name?: string; /** Filled in by the desktop host from session.resolveProxy. */ resolved?: string; /** TLS to an HTTPS proxy the system answer chooses. */ proxyTls?: ProxyTlsOptions }

@@ -96,7 +96,7 @@ export function validateSpec(spec: ConnectionSpec): void {
     if (/[\r\n\0]/.test(h[1])) throw new WiretraceError('WT_OPTION_INVALID', `header ${h[0]} has a line break or NUL in its value`)
   }
   checkCaPems('tls.ca', spec.tls?.ca, spec.tls?.caFiles)
-  if (spec.network?.mode === 'manual') checkCaPems('proxyTls.ca', spec.network.proxyTls?.ca)
+  if (spec.network && spec.network.mode !== 'direct') checkCaPems('proxyTls.ca', spec.network.proxyTls?.ca)
   positive('maxMessages', spec.maxMessages)
   positive('durationMs', spec.durationMs)
   positive('statsIntervalMs', spec.statsIntervalMs)

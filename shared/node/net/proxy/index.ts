@@ -5,7 +5,7 @@
  * `dialViaRoutes` tries them in order, records which rule chose each, does TLS to the origin
  * through the tunnel, and turns failures into diagnoses.
  */
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import tls from 'node:tls'
 import dns from 'node:dns'
 import { X509Certificate } from 'node:crypto'
@@ -44,6 +44,8 @@ export interface Route {
 
 export type Emit = (d: EventDraft) => unknown
 
+const FORWARD_DETAIL = 'forward mode: absolute-URI request to the proxy, no CONNECT'
+
 const direct = (source: Route['source'], rule: string, detail?: string): Route => ({ kind: 'direct', label: 'DIRECT', source, rule, ...(detail ? { detail } : {}) })
 
 function fromServer(p: ProxyServer, source: Route['source'], rule: string, extra: Partial<Route> = {}): Route {
@@ -63,8 +65,18 @@ export interface RouteProblem {
 }
 
 /**
+ * TLS options for the proxy hop. They belong to the profile, not to the rule that picked the
+ * proxy: an HTTPS proxy named by PAC (`HTTPS host:port`), by `https_proxy=https://...` or by the
+ * system answer needs its CA or client certificate just as a manual one does.
+ */
+function profileProxyTls(network: NetworkProfile): ProxyTlsOptions | undefined {
+  return network.mode === 'direct' ? undefined : network.proxyTls
+}
+
+/**
  * Ordered candidate routes for a URL. PAC failures fall back to DIRECT as browsers do, unless
  * the profile says `onPacError: 'fail'`; the failure is returned in `problem` to be reported.
+ * The profile's `proxyTls` goes with every HTTPS-proxy route, whatever chose it.
  */
 export async function resolveRoutes(
   url: URL,
@@ -72,6 +84,13 @@ export async function resolveRoutes(
   signal: AbortSignal,
 ): Promise<{ routes: Route[]; problem?: RouteProblem }> {
   if (!network || network.mode === 'direct') return { routes: [direct('direct', 'DIRECT')] }
+  const resolved = await routesFor(url, network, signal)
+  const proxyTls = profileProxyTls(network)
+  if (proxyTls) for (const r of resolved.routes) if (r.kind === 'https' && !r.proxyTls) r.proxyTls = proxyTls
+  return resolved
+}
+
+async function routesFor(url: URL, network: Exclude<NetworkProfile, { mode: 'direct' }>, signal: AbortSignal): Promise<{ routes: Route[]; problem?: RouteProblem }> {
   const host = hostOf(url)
   const port = defaultPort(url)
   switch (network.mode) {
@@ -83,8 +102,7 @@ export async function resolveRoutes(
       return {
         routes: [
           fromServer(network.proxy, 'manual', 'manual proxy', {
-            ...(httpMode ? { httpMode, detail: httpMode === 'forward' ? 'forward mode: absolute-URI request to the proxy, no CONNECT' : 'CONNECT tunnel' } : {}),
-            ...(network.proxyTls ? { proxyTls: network.proxyTls } : {}),
+            ...(httpMode ? { httpMode, detail: httpMode === 'forward' ? FORWARD_DETAIL : 'CONNECT tunnel' } : {}),
           }),
         ],
       }
@@ -153,6 +171,28 @@ async function lookupOrigin(host: string, ctx: DialContext): Promise<Array<{ add
   }
 }
 
+/** Forward mode carries plain HTTP/1.1 exchanges only; h2c (ALPN h2 offered) and TLS origins always need a tunnel. */
+function forwards(route: Route, req: DialRequest): boolean {
+  return !req.secure && route.httpMode === 'forward' && !(req.alpn ?? []).includes('h2')
+}
+
+/** The route as it will really be used: a forward-mode route that must tunnel says so in its rule. */
+function effective(route: Route, req: DialRequest): Route {
+  if (route.httpMode !== 'forward' || forwards(route, req)) return route
+  return { ...route, httpMode: 'connect', detail: 'CONNECT tunnel: forward mode was asked, but h2c cannot be forwarded (only plain HTTP/1.1 requests can)' }
+}
+
+/**
+ * Records who resolves the origin's name when a proxy is in the way: nobody for an address
+ * (`literal`), the proxy for a name sent in a CONNECT request or an absolute URI (`proxy`, no
+ * addresses). SOCKS records its own (local for socks4/socks5, proxy for socks4a/socks5h).
+ */
+function originDnsAtProxy(req: DialRequest, ctx: DialContext): void {
+  const host = hostOf(req.url)
+  const family = net.isIP(host)
+  ctx.emit({ type: 'dns', conn: ctx.conn, host, addresses: family ? [{ address: host, family }] : [], durationMs: 0, via: family ? 'literal' : 'proxy', target: 'origin' })
+}
+
 export interface ProxyDial {
   socket: Socket
   phases: DialResult['phases']
@@ -171,23 +211,29 @@ export async function connectViaProxy(route: Route, req: DialRequest, ctx: DialC
   const proxyHost = route.host
   const proxyPort = route.port
   let first = true
+  const httpProxy = route.kind === 'http' || route.kind === 'https'
   const open = async (): Promise<Socket> => {
     const s = await connectTcp(proxyHost, proxyPort, 'proxy', ctx, signal)
+    const isFirst = first
     if (first) {
       // The first connection's dns/tcp phases are the proxy's (later ones are auth retries).
       Object.assign(phases, lastPhases(s))
       first = false
     }
-    if (route.kind !== 'https') return s
-    const t0 = mono()
-    const r = await startTls(s, proxyHost, route.proxyTls ?? {}, ['http/1.1'], 'proxy', ctx, signal)
-    phases.proxy = (phases.proxy ?? 0) + ms(mono() - t0)
-    return r.socket as unknown as Socket
+    let out = s
+    if (route.kind === 'https') {
+      const t0 = mono()
+      const r = await startTls(s, proxyHost, route.proxyTls ?? {}, ['http/1.1'], 'proxy', ctx, signal)
+      phases.proxy = (phases.proxy ?? 0) + ms(mono() - t0)
+      out = r.socket as unknown as Socket
+    }
+    // Once per dial, just before the origin's name goes to the proxy.
+    if (isFirst && httpProxy) originDnsAtProxy(req, ctx)
+    return out
   }
   const t0 = mono()
   if (route.kind === 'http' || route.kind === 'https') {
-    // Forward mode only for plain HTTP/1.1 exchanges; h2c (ALPN h2 offered) always needs a tunnel.
-    if (!req.secure && route.httpMode === 'forward' && !(req.alpn ?? []).includes('h2')) {
+    if (forwards(route, req)) {
       const socket = await open()
       const headers: Array<[string, string]> = []
       if (route.auth && (!route.auth.schemes || route.auth.schemes.includes('basic'))) headers.push(['Proxy-Authorization', basicHeader(route.auth.username, route.auth.password)])
@@ -212,6 +258,7 @@ export async function connectViaProxy(route: Route, req: DialRequest, ctx: DialC
   }
   const socket = await open()
   const hs0 = mono()
+  if (net.isIP(hostOf(req.url))) originDnsAtProxy(req, ctx)
   await socksHandshake(socket, {
     conn: ctx.conn,
     emit: ctx.emit,
@@ -281,7 +328,7 @@ export async function dialViaRoutes(req: DialRequest, ctx: DialContext, signal: 
   }
   let lastErr: unknown
   for (let i = 0; i < routes.length; i++) {
-    const route = routes[i]!
+    const route = effective(routes[i]!, req)
     ctx.emit(ruleEvent(ctx.conn, route, routes.slice(i + 1)))
     const viaProxy = route.kind !== 'direct'
     try {
