@@ -1,6 +1,7 @@
 // The HTTP/2 transport against real node:http2 servers on 127.0.0.1 (TLS with a CA made in
 // the test, and h2c prior knowledge): streams, settings, ping, windows, hostile servers.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import fs from 'node:fs'
 import { makeCa, type TestCa } from '../fixtures/certs.ts'
 import { startH2Fixture, startHttp1Fixture, startHttp1TlsFixture, type H2Fixture } from '../fixtures/servers/http2.ts'
 import { run, start } from '../fixtures/engine.ts'
@@ -133,5 +134,18 @@ describe('h2: says where it stuck instead of hanging', () => {
     const r = await run({ url: `${f.url}/chunks?n=100&gap=5`, transport: 'h2', maxMessages: 3 })
     expect(r.end.exitCode).toBe(0)
     expect(r.of('h2.stream').filter((s) => s.phase === 'data').length).toBeLessThan(100)
+  })
+})
+
+describe('h2: the recording', () => {
+  it('records every event of a real session byte-identical to JSON.stringify of the live event (compact stream records included)', async () => {
+    const f = await keep(startH2Fixture({ secure: false }))
+    const r = start({ url: `${f.url}/`, transport: 'h2', h2: { paths: ['/small', '/trailers', '/chunks?n=3&gap=5', '/small'], concurrency: 40 } })
+    const end = await r.conn.done
+    expect(end.exitCode).toBe(0)
+    const kinds = new Set(r.of('h2.stream').map((s) => s.phase))
+    expect([...kinds].sort()).toEqual(['data', 'end', 'headers-sent', 'response', 'trailers'])
+    const recorded = fs.readFileSync(r.file, 'utf8').trimEnd().split('\n').slice(1)
+    expect(recorded).toEqual(r.events.map((e) => JSON.stringify(e)))
   })
 })

@@ -16,6 +16,7 @@ const {
   K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE, K_SRC,
   F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
   MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, F_DATA_REF, CONN_SSE,
+  K_H2, K_H2HDR, CONN_H2, H2_HEAD, H2_SENT, H2_RESPONSE, H2_DATA, H2_END,
   W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE, WORKER_NAP_MS, WORKER_NAPS,
 } = workerData.layout
 
@@ -58,6 +59,17 @@ const K_EVENT_MESSAGE_DATA = bytes(',"event":"message","data":')
 const K_DATA = bytes(',"data":')
 const K_RETRY = bytes(',"retry":')
 const K_LAST = bytes(',"lastEventId":')
+const K_STREAM = bytes(',"streamId":')
+const K_STATUS = bytes(',"status":')
+const K_HEADERS = bytes(',"headers":')
+const K_SIZES = bytes(',"sizes":[')
+const K_TIMES = bytes(',"times":[')
+/** `,"phase":"…"` for each H2_* code. */
+const H2_PHASE = []
+H2_PHASE[H2_SENT] = bytes(',"phase":"headers-sent"')
+H2_PHASE[H2_RESPONSE] = bytes(',"phase":"response"')
+H2_PHASE[H2_DATA] = bytes(',"phase":"data"')
+H2_PHASE[H2_END] = bytes(',"phase":"end"')
 
 const digits = new Uint8Array(24)
 /** A number as JSON prints it; integers below 2^53 without building a string. */
@@ -131,6 +143,9 @@ function register(id) {
         events: 0,
         conn: words(new Uint8Array(0)),
         sseConn: words(new Uint8Array(0)),
+        h2Conn: words(new Uint8Array(0)),
+        // The JSON of the response headers the next K_H2 response prints (a K_H2HDR record).
+        h2Headers: words(new Uint8Array(0)),
         // The writer's copy of wire bytes (a K_SRC record) that F_DATA_REF records point into.
         src: EMPTY,
         srcDv: new DataView(EMPTY.buffer, EMPTY.byteOffset, 0),
@@ -392,6 +407,48 @@ function encodeSse(w, o, hdr, len) {
   pos = p
 }
 
+/** Encodes one h2.stream record (at ring offset o) as its JSON line; keys in the HTTP/2 transport's order. */
+function encodeH2(w, o) {
+  const i = o >> 2
+  const fo = o >> 3
+  const phase = i32[i + 12]
+  const nSizes = i32[i + 13]
+  const nTimes = i32[i + 14]
+  // Numbers take at most 24 bytes each as JSON.
+  const a = room(w, 256 + w.h2Conn.length + w.h2Headers.length + 25 * (nSizes + nTimes))
+  startEvent(w)
+  let p = pos
+  p = putNum(a, put(a, p, K_SEQ), f64[fo + 2])
+  p = putTs(a, put(a, p, K_TS), f64[fo + 3])
+  p = put(a, p, w.h2Conn)
+  p = putNum(a, put(a, p, K_STREAM), f64[fo + 4])
+  p = put(a, p, H2_PHASE[phase])
+  if (phase === H2_RESPONSE) {
+    p = putNum(a, put(a, p, K_STATUS), f64[fo + 5])
+    p = put(a, put(a, p, K_HEADERS), w.h2Headers)
+  } else if (phase === H2_DATA) {
+    p = putNum(a, put(a, p, K_SIZE), f64[fo + 5])
+    let k = fo + 8
+    if (nSizes > 0) {
+      p = put(a, p, K_SIZES)
+      for (let j = 0; j < nSizes; j++) {
+        if (j > 0) a[p++] = 44 // ,
+        p = putNum(a, p, f64[k++])
+      }
+      a[p++] = 93 // ]
+    }
+    p = put(a, p, K_TIMES)
+    for (let j = 0; j < nTimes; j++) {
+      if (j > 0) a[p++] = 44
+      p = putTs(a, p, f64[k++])
+    }
+    a[p++] = 93
+  }
+  a[p++] = 125 // }
+  a[p++] = 10
+  pos = p
+}
+
 function closeWriter(w) {
   if (cur === w) flush()
   else publish(w)
@@ -424,13 +481,21 @@ function handle(o) {
     case K_CONN:
       if (w) {
         const b = words(new Uint8Array(u8.subarray(o + RAW_HEAD, o + RAW_HEAD + len)))
-        if (hdr & CONN_SSE) w.sseConn = b
+        const sub = hdr & 0xf0
+        if (sub === CONN_SSE) w.sseConn = b
+        else if (sub === CONN_H2) w.h2Conn = b
         else w.conn = b
       }
       return (RAW_HEAD + len + 7) & ~7
     case K_SSE:
       if (w && !w.failed) encodeSse(w, o, hdr, len)
       return (SSE_HEAD + len + 7) & ~7
+    case K_H2:
+      if (w && !w.failed) encodeH2(w, o)
+      return H2_HEAD + len
+    case K_H2HDR:
+      if (w) w.h2Headers = words(new Uint8Array(u8.subarray(o + RAW_HEAD, o + RAW_HEAD + len)))
+      return (RAW_HEAD + len + 7) & ~7
     case K_SRC:
       if (w) {
         if (w.src.length < len) {

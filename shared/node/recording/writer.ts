@@ -26,7 +26,7 @@
 import fs from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import type { SseEvent, WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
+import type { H2StreamEvent, HeaderPairs, SseEvent, WiretraceEvent, WsMessageEvent } from '../../common/events/index.ts'
 import type { RecordingHeader } from '../../common/recording/format.ts'
 import { WiretraceError } from '../../common/errors/index.ts'
 
@@ -440,6 +440,8 @@ const K_CONN = 4
 const K_CLOSE = 5
 const K_SSE = 6
 const K_SRC = 7
+const K_H2 = 8
+const K_H2HDR = 9
 const F_START = 1 << 8
 const F_IN = 1 << 9
 const F_TEXT = 1 << 10
@@ -464,6 +466,18 @@ const F_LAST_IS_ID = 1 << 10 // lastEventId equals id: no bytes
 const F_RETRY = 1 << 11
 const F_DATA_REF = 1 << 12 // the data is in the source copy: no bytes
 const CONN_SSE = 1 << 4
+const CONN_H2 = 2 << 4
+// An h2.stream record (headers-sent without headers, response, data, end): Float64s seq, ts,
+// streamId, and status (response) or size (data) at bytes 16-47; Int32 phase, the number of
+// sizes and of times (bytes 48-59); then the sizes and the times as Float64s from byte 64
+// (H2_HEAD). A response prints the writer's current response headers JSON, which a K_H2HDR
+// record sets when it changes (the copies of a request mostly get the same headers), and a
+// K_CONN record with sub-kind 2 carries the `,"conn":"…","type":"h2.stream"` prefix.
+const H2_HEAD = 64
+const H2_SENT = 0
+const H2_RESPONSE = 1
+const H2_DATA = 2
+const H2_END = 3
 // Per-writer control: Int32 slots and BigInt64 slots of one small shared buffer.
 const W_GEN = 0
 const W_STATE = 1 // 0 open, 1 closed, 2 failed
@@ -483,6 +497,7 @@ const RING_LAYOUT = {
   K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE, K_SRC,
   F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
   MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, F_DATA_REF, CONN_SSE,
+  K_H2, K_H2HDR, CONN_H2, H2_HEAD, H2_SENT, H2_RESPONSE, H2_DATA, H2_END,
   W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE, WORKER_NAP_MS, WORKER_NAPS,
 } as const
 /** Starts the worker module; a failure to load it is told at once (C_READY = 2, the reason on the port). */
@@ -535,6 +550,16 @@ function putShort(a: FastBuffer, s: string, p: number): number {
     a[p + k] = c
   }
   return n
+}
+/** Header pairs with the same content (the response headers of a request's copies mostly are). */
+function samePairs(a: HeaderPairs, b: HeaderPairs | null): boolean {
+  if (b === null || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    if (x[0] !== y[0] || x[1] !== y[1] || x.length !== 2 || y.length !== 2) return false
+  }
+  return true
 }
 /** No lone surrogate (ES2024 String#isWellFormed; the lib here is ES2023). */
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
@@ -719,6 +744,9 @@ export class RecordingWriter {
   private readonly onError?: (err: WiretraceError) => void
   private lastConn = ''
   private lastSseConn = ''
+  private lastH2Conn = ''
+  /** The response headers the worker prints for the next K_H2 response (content compared). */
+  private h2Headers: HeaderPairs | null = null
   /** The chunk the worker holds a copy of (from byte srcAt), for F_DATA_REF records. */
   private src: Buffer | null = null
   private srcAt = 0
@@ -810,6 +838,7 @@ export class RecordingWriter {
     const t = ev.type
     if (t === 'ws.message') this.putMessage(ev, raw)
     else if (t === 'sse.event') this.putSse(ev, raw, rawAt, rawEnd)
+    else if (t === 'h2.stream') this.putH2(ev)
     else this.putLine(JSON.stringify(ev) + '\n')
     const r = this.r!
     if (!r.scheduled) {
@@ -979,6 +1008,71 @@ export class RecordingWriter {
     i32[i + 1] = this.id
     i32[i + 2] = p - o - SSE_HEAD
     this.commit(r, align8(p - o))
+  }
+
+  /**
+   * An h2.stream event of the four kinds every stream has (20,000 small streams are 80,000 of
+   * them) as a compact record: numbers, no JSON on this thread. The worker prints the keys in
+   * the HTTP/2 transport's order (seq, ts, conn, type, streamId, phase, then status and
+   * headers, or size, sizes?, times); anything else takes the JSON path.
+   */
+  private putH2(ev: H2StreamEvent): void {
+    const r = this.r!
+    const conn = ev.conn
+    if (conn !== this.lastH2Conn) {
+      if (conn.length > 64 || NEEDS_ESCAPE.test(conn)) return this.putLine(JSON.stringify(ev) + '\n')
+      this.lastH2Conn = conn
+      this.putBytes(K_CONN | CONN_H2, Buffer.from(`,"conn":"${conn}","type":"h2.stream"`, 'utf8'))
+    }
+    const phase = ev.phase
+    let code: number
+    let num = 0
+    let sizes: number[] | undefined
+    let times: number[] | undefined
+    if (phase === 'data') {
+      times = ev.times
+      sizes = ev.sizes
+      if (times === undefined || ev.size === undefined || ev.status !== undefined || ev.headers !== undefined) return this.putLine(JSON.stringify(ev) + '\n')
+      code = H2_DATA
+      num = ev.size
+    } else if (phase === 'response') {
+      const headers = ev.headers
+      if (headers === undefined || ev.status === undefined || ev.size !== undefined) return this.putLine(JSON.stringify(ev) + '\n')
+      if (!samePairs(headers, this.h2Headers)) {
+        this.h2Headers = headers
+        this.putBytes(K_H2HDR, Buffer.from(JSON.stringify(headers), 'utf8'))
+      }
+      code = H2_RESPONSE
+      num = ev.status
+    } else if (phase === 'end' || phase === 'headers-sent') {
+      if (ev.headers !== undefined || ev.status !== undefined || ev.size !== undefined) return this.putLine(JSON.stringify(ev) + '\n')
+      code = phase === 'end' ? H2_END : H2_SENT
+    } else return this.putLine(JSON.stringify(ev) + '\n')
+    if (ev.rstCode !== undefined || ev.rstName !== undefined || (ev as { redacted?: boolean }).redacted !== undefined) return this.putLine(JSON.stringify(ev) + '\n')
+    const nSizes = sizes === undefined ? 0 : sizes.length
+    const nTimes = times === undefined ? 0 : times.length
+    const len = 8 * (nSizes + nTimes)
+    if (H2_HEAD + len > r.maxRecord) return this.putLine(JSON.stringify(ev) + '\n')
+    const o = reserve(r, H2_HEAD + len)
+    if (o < 0) return this.fail(r.dead ?? 'the writer worker stopped')
+    const f = o >> 3
+    const f64 = r.f64
+    f64[f + 2] = ev.seq
+    f64[f + 3] = ev.ts
+    f64[f + 4] = ev.streamId
+    f64[f + 5] = num
+    let k = f + 8
+    for (let j = 0; j < nSizes; j++) f64[k++] = sizes![j]!
+    for (let j = 0; j < nTimes; j++) f64[k++] = times![j]!
+    const i = o >> 2
+    const i32 = r.i32
+    i32[i] = K_H2
+    i32[i + 1] = this.id
+    i32[i + 2] = len
+    i32[i + 12] = code
+    i32[i + 13] = nSizes
+    i32[i + 14] = nTimes
+    this.commit(r, H2_HEAD + len)
   }
 
   /** A line already serialised (every event but ws.message), in pieces if it is big. */
