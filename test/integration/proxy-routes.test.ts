@@ -113,7 +113,7 @@ describe('a proxy that never answers', () => {
     const r = await run({ url: 'ws://127.0.0.1:9/', transport: 'ws', network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port } }, limits: { connectTimeoutMs: 600 }, reconnect: { enabled: false } })
     expect(Date.now() - t0).toBeLessThan(5000)
     expect(r.of('error')[0]).toMatchObject({ code: 'WT_CONNECT_TIMEOUT', phase: 'proxy' })
-    expect(r.of('diagnosis').find((d) => d.code === 'WT_CONNECT_TIMEOUT')!.title).toContain('did not answer in time')
+    expect(r.of('diagnosis').find((d) => d.code === 'WT_CONNECT_TIMEOUT')!.title).toBe(`The proxy http://127.0.0.1:${port} did not answer in time`)
   })
 })
 

@@ -128,6 +128,13 @@ export interface ErrorEvent extends EventBase {
   detail?: Record<string, unknown>
   /** Whether the connection gives up (no reconnect follows from this error). */
   fatal: boolean
+  /**
+   * On the error that ended an open exchange of SSE, long-poll, raw streams and HTTP/2 (closed or
+   * reset): ms since the last byte in / out on that TCP connection, for idle-cut diagnosis
+   * (WebSocket carries them on `ws.close`).
+   */
+  sinceLastInMs?: number
+  sinceLastOutMs?: number
 }
 
 export type Phase = 'config' | 'proxy' | 'dns' | 'tcp' | 'tls' | 'handshake' | 'open' | 'close' | 'recording'

@@ -34,11 +34,20 @@ export async function dial(req: DialRequest, ctx: DialContext): Promise<DialResu
   const timeout = AbortSignal.timeout(ctx.limits.connectTimeoutMs)
   const signal = AbortSignal.any([req.signal, timeout])
   const network = req.network
+  // The route being tried (from its proxy.rule event), so a timeout can name the proxy.
+  let route = ''
   try {
     if (network && network.mode !== 'direct') {
       // Proxies, PAC, env and system routes live in ./proxy (resolveRoute + connectViaProxy).
       const proxy = await import('./proxy/index.ts')
-      return await proxy.dialViaRoutes(req, ctx, signal)
+      const rctx: DialContext = {
+        ...ctx,
+        emit: (d) => {
+          if (d.type === 'proxy.rule') route = d.chosen
+          return ctx.emit(d)
+        },
+      }
+      return await proxy.dialViaRoutes(req, rctx, signal)
     }
     ctx.emit({ type: 'proxy.rule', conn: ctx.conn, source: 'direct', rule: 'DIRECT', chosen: 'DIRECT', fallbacks: [] })
     const host = hostOf(req.url)
@@ -52,9 +61,10 @@ export async function dial(req: DialRequest, ctx: DialContext): Promise<DialResu
   } catch (e) {
     if (timeout.aborted && !req.signal.aborted) {
       const phase = (e as WiretraceError).detail?.phase ?? 'tcp'
-      const err = new WiretraceError('WT_CONNECT_TIMEOUT', `connecting took longer than ${ctx.limits.connectTimeoutMs} ms`, { phase })
+      const viaProxy = route !== '' && route !== 'DIRECT' && route !== 'none'
+      const err = new WiretraceError('WT_CONNECT_TIMEOUT', `connecting${viaProxy ? ` through ${route}` : ''} took longer than ${ctx.limits.connectTimeoutMs} ms`, { phase, ...(viaProxy ? { proxy: route } : {}) })
       if (phase === 'proxy') {
-        const d = diagnoseError(ctx.conn, err.toJSON())
+        const d = diagnoseError(ctx.conn, err.toJSON(), viaProxy ? { route, viaProxy } : {})
         if (d) ctx.emit(d)
       }
       throw err

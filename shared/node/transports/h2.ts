@@ -202,6 +202,22 @@ export function createH2Transport(ctx: TransportContext): Transport {
       let finished = 0
       let failedStreams = 0
       let lastStreamError: ErrorCode | null = null
+      /** The silence each way on this connection when it broke (idle-cut diagnosis). */
+      const silence = (): { sinceLastInMs: number; sinceLastOutMs: number } => {
+        const now = mono()
+        return { sinceLastInMs: Math.round(now - Math.max(c.lastInAt, startedAt)), sinceLastOutMs: Math.round(now - Math.max(c.lastOutAt, startedAt)) }
+      }
+      // The TCP (or TLS) connection closed under unfinished streams, without GOAWAY: node then
+      // closes each stream with CANCEL, which is not an RST_STREAM from the server. Reported
+      // once, with the silence each way (idle-cut diagnosis), instead of one reset per stream.
+      let connectionLost = false
+      let lostMessage = ''
+      socket!.once('close', () => {
+        if (stopped || !settle || finished >= totalStreams || lastStreamError === 'WT_H2_GOAWAY') return
+        connectionLost = true
+        lostMessage = `the connection closed with ${totalStreams - finished} of ${totalStreams} stream(s) unfinished (no GOAWAY from the server)`
+        emit({ type: 'error', conn, code: 'WT_CONNECTION_CLOSED', phase: 'open', message: lostMessage, fatal: true, ...silence() })
+      })
       const settingsTimer = setTimeout(() => {
         if (gotRemote) return
         fail('WT_H2_TIMEOUT', 'handshake', `waiting for the server's SETTINGS frame: nothing within ${timeoutMs} ms${secure ? '' : ' (with prior knowledge over http://, an HTTP/1.1-only server may just wait)'}`, { waitingFor: 'settings', timeoutMs })
@@ -254,18 +270,24 @@ export function createH2Transport(ctx: TransportContext): Transport {
         const m = e.message
         if (!gotRemote) {
           fail('WT_H2_PROTOCOL', 'handshake', `the HTTP/2 session failed before the server's SETTINGS: ${m}${secure ? '' : ' (is the server speaking HTTP/2 with prior knowledge on this port?)'}`, { errno: e.code })
-        } else fail(e.code === 'ERR_HTTP2_SESSION_ERROR' || e.code === 'ERR_HTTP2_ERROR' ? 'WT_H2_PROTOCOL' : 'WT_CONNECTION_RESET', 'open', `the HTTP/2 session failed: ${m}`, { errno: e.code })
+        } else {
+          const code: ErrorCode = e.code === 'ERR_HTTP2_SESSION_ERROR' || e.code === 'ERR_HTTP2_ERROR' ? 'WT_H2_PROTOCOL' : 'WT_CONNECTION_RESET'
+          const message = `the HTTP/2 session failed: ${m}`
+          emit({ type: 'error', conn, code, phase: 'open', message, fatal: true, detail: { errno: e.code }, ...(code === 'WT_CONNECTION_RESET' ? silence() : {}) })
+          done(exitCodeFor(code), message)
+        }
       })
       s.on('close', () => {
         clearTimeout(settingsTimer)
         for (const st of live) st.destroy()
         if (stopped) return done(0, 'stopped')
-        if (finished < totalStreams) {
+        if (finished < totalStreams && !connectionLost) {
           const code: ErrorCode = lastStreamError ?? 'WT_CONNECTION_CLOSED'
           const message = `the session closed with ${totalStreams - finished} of ${totalStreams} stream(s) unfinished`
-          emit({ type: 'error', conn, code, phase: 'open', message, fatal: true })
+          emit({ type: 'error', conn, code, phase: 'open', message, fatal: true, ...(code === 'WT_CONNECTION_CLOSED' ? silence() : {}) })
           return done(exitCodeFor(code), message)
         }
+        if (connectionLost) return done(exitCodeFor('WT_CONNECTION_CLOSED'), lostMessage)
         done(failedStreams ? exitCodeFor(lastStreamError ?? 'WT_H2_STREAM_RESET') : 0, failedStreams ? `${failedStreams} of ${totalStreams} stream(s) failed` : `${totalStreams} stream(s) done`)
       })
 
@@ -432,7 +454,8 @@ export function createH2Transport(ctx: TransportContext): Transport {
           if (!(stopped && code === C.NGHTTP2_CANCEL)) {
             const name = h2ErrorName(code)
             emit({ type: 'h2.stream', conn, streamId: id, phase: 'rst', rstCode: code, rstName: name })
-            if (!stopped) {
+            if (connectionLost && code === C.NGHTTP2_CANCEL) failedStreams++
+            else if (!stopped) {
               if (lastStreamError !== 'WT_H2_TIMEOUT') lastStreamError = 'WT_H2_STREAM_RESET'
               failedStreams++
               emit({ type: 'error', conn, code: 'WT_H2_STREAM_RESET', phase: 'open', message: `stream ${id} (${r.path}) was reset with ${name} (${code})${r.gotResponse ? ' during the response body' : ' before any response'}`, fatal: false, detail: { streamId: id, rstCode: code, rstName: name } })
@@ -469,7 +492,9 @@ export function createH2Transport(ctx: TransportContext): Transport {
           st.end(body)
           c.bytesOut += body.length
         }
-        recs.set(st, { openedAt: mono(), lastData: 0, gotResponse: false, quietWarned: false, path, id: 0, st, headers, dSizes: null, dTimes: null, dBytes: 0, dFirst: 0, dQueued: false })
+        const at = mono()
+        c.lastOutAt = at
+        recs.set(st, { openedAt: at, lastData: 0, gotResponse: false, quietWarned: false, path, id: 0, st, headers, dSizes: null, dTimes: null, dBytes: 0, dFirst: 0, dQueued: false })
         // 'ready' may already have fired inside request() when the session was up.
         if (st.id) onReady.call(st)
         else st.on('ready', onReady) // fires once; on() avoids once()'s wrapper closure per stream
@@ -493,6 +518,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
     const ping = (): void => {
       if (s.closed || s.destroyed || waiting) return
       waiting = true
+      c.lastOutAt = mono()
       const t = setTimeout(() => {
         if (!waiting) return
         emit({ type: 'error', conn, code: 'WT_H2_TIMEOUT', phase: 'open', message: `PING not acknowledged within ${timeoutMs} ms`, fatal: false, detail: { waitingFor: 'ping-ack', timeoutMs } })
@@ -501,7 +527,10 @@ export function createH2Transport(ctx: TransportContext): Transport {
       const ok = s.ping((err, duration) => {
         waiting = false
         clearTimeout(t)
-        if (!err) emit({ type: 'h2.ping', conn, rttMs: ms(duration) })
+        if (!err) {
+          c.lastInAt = mono()
+          emit({ type: 'h2.ping', conn, rttMs: ms(duration) })
+        }
       })
       if (!ok) {
         waiting = false

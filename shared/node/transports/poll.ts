@@ -37,10 +37,12 @@ import {
   pipelineClient,
   rawPairs,
 } from './http/exchange.ts'
+import { forwardedProxyAnswer } from './http/diagnose.ts'
 
 interface CycleResult {
   outcome: PollOutcome
   status: number | null
+  statusText: string
   heldMs: number
   durationMs: number
   headers: HeaderPairs
@@ -49,6 +51,15 @@ interface CycleResult {
   errorCode?: ErrorCode
   errorMessage?: string
   noResponse: boolean
+  /** On a closed or reset exchange: the silence each way on its connection (idle-cut diagnosis). */
+  sinceLastInMs?: number
+  sinceLastOutMs?: number
+}
+
+/** Per poll loop: when its current connection started and its last byte in (mono ms). */
+interface LoopTrack {
+  socketAt: number
+  lastIn: number
 }
 
 export function createPollTransport(ctx: TransportContext): Transport {
@@ -84,17 +95,19 @@ export function createPollTransport(ctx: TransportContext): Transport {
   let requestRecorded = false
   const doctor = new PollDoctor()
   let lastFailure: { code: ErrorCode; message: string } | null = null
+  const proxyReported = new Set<string>()
 
   const emit = (d: EventDraft): void => {
     ctx.emit(d)
   }
 
-  function oneCycle(cl: Client, path: string, headers: HeaderPairs): Promise<CycleResult> {
+  function oneCycle(cl: Client, path: string, headers: HeaderPairs, track: LoopTrack): Promise<CycleResult> {
     return new Promise((resolve) => {
       const t0 = mono()
       let sentAt = t0
       let headAt = 0
       let status: number | null = null
+      let statusText = ''
       let pairs: HeaderPairs = []
       const kept: Buffer[] = []
       let keptLen = 0
@@ -106,32 +119,34 @@ export function createPollTransport(ctx: TransportContext): Transport {
         timedOut = true
         ctl?.abort(new WiretraceError('WT_POLL_TIMEOUT', `no complete response within ${timeoutMs} ms`))
       }, timeoutMs)
-      const finish = (r: Omit<CycleResult, 'durationMs'>): void => {
+      const finish = (r: Omit<CycleResult, 'durationMs' | 'statusText'>): void => {
         if (done) return
         done = true
         clearTimeout(timer)
         if (ctl) controllers.delete(ctl)
-        resolve({ ...r, durationMs: ms(mono() - t0) })
+        resolve({ ...r, statusText, durationMs: ms(mono() - t0) })
       }
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(controller) {
           ctl = controller
           controllers.add(controller)
           sentAt = mono()
+          c.lastOutAt = sentAt
           if (stopped) controller.abort(new WiretraceError('WT_ABORTED', 'stopped'))
         },
-        onResponseStart(controller, st, _h, statusText) {
+        onResponseStart(controller, st, _h, text) {
           if (st < 200) return
           headAt = mono()
           status = st
+          statusText = text ?? ''
           pairs = rawPairs(controller.rawHeaders as Buffer[] | null)
-          c.bytesIn += headBytes(st, statusText ?? '', pairs)
-          c.lastInAt = headAt
+          c.bytesIn += headBytes(st, statusText, pairs)
+          c.lastInAt = track.lastIn = headAt
         },
         onResponseData(_controller, chunk) {
           size += chunk.length
           c.bytesIn += chunk.length
-          c.lastInAt = mono()
+          c.lastInAt = track.lastIn = mono()
           if (keptLen < bodyCap) {
             const take = Math.min(chunk.length, bodyCap - keptLen)
             kept.push(take === chunk.length ? chunk : chunk.subarray(0, take))
@@ -151,7 +166,11 @@ export function createPollTransport(ctx: TransportContext): Transport {
             return
           }
           const m = mapHttpError(err, gotHead)
-          finish({ outcome: 'error', status, heldMs: ms((gotHead ? headAt : now) - sentAt), headers: pairs, body: kept.length ? Buffer.concat(kept) : null, bodySize: size, errorCode: m.code, errorMessage: m.message, noResponse: m.noResponse })
+          const cut = m.code === 'WT_CONNECTION_CLOSED' || m.code === 'WT_CONNECTION_RESET'
+          finish({
+            outcome: 'error', status, heldMs: ms((gotHead ? headAt : now) - sentAt), headers: pairs, body: kept.length ? Buffer.concat(kept) : null, bodySize: size, errorCode: m.code, errorMessage: m.message, noResponse: m.noResponse,
+            ...(cut ? { sinceLastInMs: Math.round(now - Math.max(track.lastIn, track.socketAt)), sinceLastOutMs: Math.round(now - Math.max(sentAt, track.socketAt)) } : {}),
+          })
         },
       }
       try {
@@ -190,10 +209,12 @@ export function createPollTransport(ctx: TransportContext): Transport {
         if (!(await waker.sleep(ctx, d.delayMs)) || stopped) return { clean: true, reason: 'stopped' }
       }
     }
+    const track: LoopTrack = { socketAt: mono(), lastIn: 0 }
     const cl = pipelineClient(ctx, url, dialed, {
       headersTimeoutMs: timeoutMs,
       maxHeaderBytes: limits.maxHeaderBytes,
       onSocket: (s) => {
+        track.socketAt = mono()
         sockets.add(s)
         s.once('close', () => sockets.delete(s))
       },
@@ -225,7 +246,7 @@ export function createPollTransport(ctx: TransportContext): Transport {
         }
         c.msgsOut++
         c.bytesOut += (body?.length ?? 0) + 64
-        const r = await oneCycle(cl, path, req.headers)
+        const r = await oneCycle(cl, path, req.headers, track)
         if (stopped && r.outcome !== 'data' && r.outcome !== 'empty') return { clean: true, reason: 'stopped' }
         const index = cycleIndex++
         let nextCursor: string | undefined
@@ -267,17 +288,35 @@ export function createPollTransport(ctx: TransportContext): Transport {
           }
           ev.body = p
         }
+        // Forward mode: a 407, or a 502-504 with the proxy's Via / error header, is the proxy's own answer.
+        const proxy = r.outcome === 'http-error' && r.status !== null ? forwardedProxyAnswer(conn, spec, dialed, r.status, r.statusText, r.headers) : null
         if (r.errorCode) ev.errorCode = r.errorCode
+        else if (proxy) ev.errorCode = proxy.code
         if (loops > 1) ev.loop = loopIndex
         c.msgsIn++
         ctx.emit(ev)
         if (r.errorCode && r.errorMessage) {
           lastFailure = { code: r.errorCode, message: r.errorMessage }
-          emit({ type: 'error', conn, code: r.errorCode, phase: r.status === null ? 'handshake' : 'open', message: `cycle ${index}: ${r.errorMessage}`, fatal: false })
+          const err: EventDraft = { type: 'error', conn, code: r.errorCode, phase: r.status === null ? 'handshake' : 'open', message: `cycle ${index}: ${r.errorMessage}`, fatal: false }
+          if (r.sinceLastInMs !== undefined && r.sinceLastOutMs !== undefined) {
+            err.sinceLastInMs = r.sinceLastInMs
+            err.sinceLastOutMs = r.sinceLastOutMs
+          }
+          emit(err)
+        } else if (proxy) {
+          lastFailure = { code: proxy.code, message: `cycle ${index}: ${proxy.message}` }
+          emit({ type: 'error', conn, code: proxy.code, phase: 'proxy', message: `cycle ${index}: ${proxy.message}`, fatal: false, detail: { status: r.status, route: dialed.route, mode: 'forward' } })
+          // Once per code: a proxy asking for credentials on every cycle is one finding.
+          if (!proxyReported.has(proxy.code)) {
+            proxyReported.add(proxy.code)
+            emit(proxy.diagnosis)
+          }
         } else if (r.outcome === 'http-error') {
           lastFailure = { code: 'WT_HTTP_STATUS', message: `cycle ${index}: status ${r.status}` }
         }
         for (const d of doctor.observe({ outcome: r.outcome, status: r.status, heldMs: r.heldMs, bodySize: r.bodySize, headers: r.headers, errorCode: r.errorCode, noResponse: r.noResponse })) {
+          // The proxy's own 502/504 is named above; the doctor's guess about "an intermediary" would repeat it.
+          if (proxy && d.code === 'WT_POLL_INTERMEDIARY') continue
           emit({ conn, ...d })
         }
         ctx.countMessageIn()

@@ -41,7 +41,7 @@ import {
   sniffStatusLine,
   utf8HeaderValue,
 } from './http/exchange.ts'
-import { diagnoseContentType, diagnoseStatus } from './http/diagnose.ts'
+import { diagnoseContentType, diagnoseStatus, forwardedProxyAnswer } from './http/diagnose.ts'
 
 /** Our reconnection time when the server sets none (EventSource implementations use ~3 s). */
 export const DEFAULT_SSE_RETRY_MS = 3000
@@ -266,6 +266,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
     let requestAt = mono()
     capture.attach(socket, (head) => {
       requestAt = capture.writtenAt
+      c.lastOutAt = requestAt
       const p = parseRequestHead(head)
       c.bytesOut += head.length + 4 + (body?.length ?? 0)
       emit({
@@ -286,7 +287,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
       settle = resolve
       let gotHead = false
       let httpVersion = '1.1'
-      let failing: { code: ErrorCode; status: number; statusText: string; pairs: HeaderPairs; contentType?: string } | null = null
+      let failing: { code: ErrorCode; status: number; statusText: string; pairs: HeaderPairs; contentType?: string; proxy: ReturnType<typeof forwardedProxyAnswer> } | null = null
       const preview: Buffer[] = []
       let previewLen = 0
       const failNow = (): void => {
@@ -303,6 +304,13 @@ export function createSseTransport(ctx: TransportContext): Transport {
           ...(text ? { bodyPreview: text } : {}),
         })
         let message: string
+        if (f.proxy) {
+          // Forward mode: the proxy answered itself (407, or 502-504 with its Via / error header).
+          message = f.proxy.message
+          emit({ type: 'error', conn, code: f.proxy.code, phase: 'proxy', message, fatal: true, detail: { status: f.status, route: dialed.route, mode: 'forward' } })
+          emit(f.proxy.diagnosis)
+          return finishAttempt({ kind: 'fatal', code: f.proxy.code, reason: message })
+        }
         if (f.code === 'WT_SSE_CONTENT_TYPE') {
           message = `the response Content-Type is ${f.contentType ? JSON.stringify(f.contentType) : 'missing'}, not text/event-stream`
           emit({ type: 'error', conn, code: f.code, phase: 'handshake', message, fatal: true, detail: { status: f.status, contentType: f.contentType ?? null } })
@@ -337,6 +345,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
               statusText: statusText ?? '',
               pairs,
               contentType: ct,
+              proxy: status !== 200 ? forwardedProxyAnswer(conn, spec, dialed, status, statusText ?? '', pairs) : null,
             }
             if (status === 204) return failNow()
             // Read a preview of the error body, briefly.
@@ -396,7 +405,15 @@ export function createSseTransport(ctx: TransportContext): Transport {
           if (stopped) return finishAttempt({ kind: 'stopped', reason: 'stopped' })
           const m = mapHttpError(err, gotHead)
           const fatal = m.code === 'WT_HTTP_HEADERS_TOO_LARGE' || m.code === 'WT_HTTP_PROTOCOL'
-          emit({ type: 'error', conn, code: m.code, phase: m.phase, message: m.message, fatal: fatal || !reconnectOn })
+          const ev: EventDraft = { type: 'error', conn, code: m.code, phase: m.phase, message: m.message, fatal: fatal || !reconnectOn }
+          if (m.code === 'WT_CONNECTION_CLOSED' || m.code === 'WT_CONNECTION_RESET') {
+            // The silence each way on this connection when it broke (idle-cut diagnosis); the
+            // last byte in is the last chunk's arrival time, already read for it.
+            const now = mono()
+            ev.sinceLastInMs = Math.round(now - Math.max(c.lastInAt, startedAt))
+            ev.sinceLastOutMs = Math.round(now - Math.max(c.lastOutAt, startedAt))
+          }
+          emit(ev)
           finishAttempt({ kind: fatal ? 'fatal' : gotHead ? 'ended' : 'failed', code: m.code, reason: m.message })
         },
       }

@@ -28,7 +28,7 @@ import {
   requestTarget,
   sniffStatusLine,
 } from './http/exchange.ts'
-import { diagnoseStatus } from './http/diagnose.ts'
+import { diagnoseStatus, forwardedProxyAnswer } from './http/diagnose.ts'
 
 export function createStreamTransport(ctx: TransportContext): Transport {
   const spec = ctx.spec
@@ -99,6 +99,7 @@ export function createStreamTransport(ctx: TransportContext): Transport {
     let requestAt = mono()
     capture.attach(socket, (head) => {
       requestAt = capture.writtenAt
+      c.lastOutAt = requestAt
       const p = parseRequestHead(head)
       c.bytesOut += head.length + 4 + (body?.length ?? 0)
       emit({ type: 'http.request', conn, method: p.method || method, url: maybeRedactUrl(spec, url.toString()), headers: maybeRedactHeaders(spec, p.headers), ...(body ? { bodySize: body.length } : {}) })
@@ -126,7 +127,13 @@ export function createStreamTransport(ctx: TransportContext): Transport {
           c.lastInAt = now
           last = now
           emit({ type: 'http.response', conn, status, statusText: statusText ?? '', httpVersion, headers: maybeRedactHeaders(spec, pairs), durationMs: ms(now - requestAt) })
-          if (status >= 400) {
+          const proxy = status >= 400 ? forwardedProxyAnswer(conn, spec, dialed, status, statusText ?? '', pairs) : null
+          if (proxy) {
+            // Forward mode: the proxy answered itself (407, or 502-504 with its Via / error header).
+            statusError = proxy.code
+            emit({ type: 'error', conn, code: proxy.code, phase: 'proxy', message: `${proxy.message}; the body is recorded as the stream`, fatal: false, detail: { status, route: dialed.route, mode: 'forward' } })
+            emit(proxy.diagnosis)
+          } else if (status >= 400) {
             statusError = 'WT_HTTP_STATUS'
             emit({ type: 'error', conn, code: 'WT_HTTP_STATUS', phase: 'handshake', message: `the server answered ${status}${statusText ? ` ${statusText}` : ''}; the body is recorded as the stream`, fatal: false, detail: { status } })
             emit({ conn, ...diagnoseStatus('WT_HTTP_STATUS', status, statusText ?? '', pairs, 'a stream', '') })
@@ -159,7 +166,14 @@ export function createStreamTransport(ctx: TransportContext): Transport {
           if (!settle) return
           if (stopped) return done(0, 'stopped')
           const m = mapHttpError(err, gotHead)
-          emit({ type: 'error', conn, code: m.code, phase: m.phase, message: m.message, fatal: true })
+          const ev: EventDraft = { type: 'error', conn, code: m.code, phase: m.phase, message: m.message, fatal: true }
+          if (m.code === 'WT_CONNECTION_CLOSED' || m.code === 'WT_CONNECTION_RESET') {
+            // The silence each way when it broke (idle-cut diagnosis): the last chunk's arrival time is already kept.
+            const now = mono()
+            ev.sinceLastInMs = Math.round(now - Math.max(c.lastInAt, startedAt))
+            ev.sinceLastOutMs = Math.round(now - Math.max(c.lastOutAt, startedAt))
+          }
+          emit(ev)
           done(exitCodeFor(m.code), m.message)
         },
       }

@@ -20,6 +20,7 @@ import { redactHeaders, redactUrl } from '../../common/redact.ts'
 import type { Transport, TransportContext } from '../engine/types.ts'
 import { mono, ms, TIME_ORIGIN } from '../engine/clock.ts'
 import { parseTargetUrl } from '../engine/validate.ts'
+import { forwardedProxyAnswer } from './http/diagnose.ts'
 
 /** ws error codes -> ours. */
 const WS_ERRORS: Record<string, ErrorCode> = {
@@ -92,7 +93,7 @@ export function createWsTransport(ctx: TransportContext): Transport {
     ctx.emit(d)
   }
 
-  const err = (code: ErrorCode, phase: 'config' | 'tcp' | 'tls' | 'handshake' | 'open' | 'close', message: string, fatal: boolean, detail?: Record<string, unknown>): void => {
+  const err = (code: ErrorCode, phase: 'config' | 'tcp' | 'tls' | 'proxy' | 'handshake' | 'open' | 'close', message: string, fatal: boolean, detail?: Record<string, unknown>): void => {
     emit({ type: 'error', conn, code, phase, message, fatal, ...(detail ? { detail } : {}) })
   }
 
@@ -506,6 +507,16 @@ export function createWsTransport(ctx: TransportContext): Transport {
           reported = true
           const preview = Buffer.concat(chunks).subarray(0, limits.maxBodyPreviewBytes).toString('utf8')
           recordResponse(res, preview)
+          // Forward mode: a 407, or a 502-504 with the proxy's Via / error header, is the proxy's own answer.
+          const proxy = forward ? forwardedProxyAnswer(conn, spec, dialed, status, res.statusMessage ?? '', responseHead ? responseHead.headers : pairsOf(res.rawHeaders)) : null
+          if (proxy) {
+            err(proxy.code, 'proxy', proxy.message, !mayRetry(attempt, policy), { status, route: dialed.route, mode: 'forward' })
+            emit(proxy.diagnosis)
+            lastError = { code: proxy.code, message: proxy.message }
+            socket.destroy()
+            finishAttempt({ retry: true, exit: exitCodeFor(proxy.code), reason: proxy.message })
+            return
+          }
           const stripped = status === 200 || status === 426
           const code: ErrorCode = stripped ? 'WT_UPGRADE_STRIPPED' : 'WT_HANDSHAKE_STATUS'
           const message = stripped

@@ -8,6 +8,7 @@ import type { EventDraft, HeaderPairs } from '../../../common/events/index.ts'
 import type { ProxyAuth } from '../../../common/spec/index.ts'
 import { WiretraceError, type ErrorCode } from '../../../common/errors/index.ts'
 import { redactHeaders } from '../../../common/redact.ts'
+import { proxyErrorHeader } from '../../../common/diagnose/index.ts'
 import { mono, ms } from '../../engine/clock.ts'
 import { SocketReader } from './reader.ts'
 import { HeadError, ResponseHeadParser, headerValue, headerValues, type ResponseHead } from './http-head.ts'
@@ -215,14 +216,17 @@ export async function httpConnect(o: ConnectOptions): Promise<ConnectResult> {
     }
     if (head.status !== 407) {
       socket.destroy()
+      // The proxy's own error header (X-Squid-Error, X-Lab-Error, X-Proxy-Error, ...), named as received.
+      const eh = proxyErrorHeader(head.headers)
       const squid = headerValue(head.headers, 'x-squid-error')
+      const named = eh ? `, ${eh.name}: ${eh.value}` : ''
       const what =
         head.status === 403
-          ? `the proxy ${o.proxyLabel} refused to CONNECT to ${o.authority} (${head.statusLine})`
+          ? `the proxy ${o.proxyLabel} refused to CONNECT to ${o.authority} (${head.statusLine}${named})`
           : head.status >= 502 && head.status <= 504
-            ? `the proxy ${o.proxyLabel} could not reach ${o.authority} (${head.statusLine}${squid ? `, X-Squid-Error: ${squid}` : ''})`
-            : `the proxy ${o.proxyLabel} answered the CONNECT with ${head.statusLine}`
-      throw new WiretraceError(errorFor(head.status), what, { ...detail, squidError: squid })
+            ? `the proxy ${o.proxyLabel} could not reach ${o.authority} (${head.statusLine}${named})`
+            : `the proxy ${o.proxyLabel} answered the CONNECT with ${head.statusLine}${named}`
+      throw new WiretraceError(errorFor(head.status), what, { ...detail, ...(squid ? { squidError: squid } : {}), ...(eh ? { errorHeader: eh } : {}) })
     }
     // 407: pick or continue an authentication scheme.
     const challenges = parseChallenges(headerValues(head.headers, 'proxy-authenticate'))

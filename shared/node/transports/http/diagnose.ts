@@ -1,5 +1,9 @@
 /** Plain-words diagnoses for HTTP answers a streaming transport cannot use. */
-import type { HeaderPairs } from '../../../common/events/index.ts'
+import type { EventDraft, HeaderPairs } from '../../../common/events/index.ts'
+import type { ConnectionSpec } from '../../../common/spec/index.ts'
+import type { ErrorCode } from '../../../common/errors/index.ts'
+import { diagnoseForwardedAnswer } from '../../../common/diagnose/index.ts'
+import type { DialResult } from '../../engine/types.ts'
 import { headerOf } from './exchange.ts'
 
 export interface DiagnosisDraft {
@@ -70,4 +74,30 @@ export function diagnoseContentType(contentType: string | undefined, preview: st
   }
   if (preview) suggestions.push(`The body starts with: ${JSON.stringify(preview.slice(0, 160))}`)
   return { type: 'diagnosis', code: 'WT_SSE_CONTENT_TYPE', severity: 'error', title: `Content-Type ${ct || '(none)'} instead of text/event-stream`, explanation, suggestions }
+}
+
+/**
+ * Through a forwarding proxy (absolute-URI request, no CONNECT), an answer that is the proxy's
+ * own: 407, or 502/503/504 with its Via or error header. The error code, message and diagnosis
+ * are those of the same failure over CONNECT; null when the answer is the origin's (or no
+ * forwarding proxy is in the path). Only called on non-2xx answers: never on a message path.
+ */
+export function forwardedProxyAnswer(
+  conn: string,
+  spec: ConnectionSpec,
+  dialed: DialResult,
+  status: number,
+  statusText: string,
+  pairs: HeaderPairs,
+): { code: ErrorCode; message: string; diagnosis: Extract<EventDraft, { type: 'diagnosis' }> } | null {
+  const fwd = dialed.forward
+  if (!fwd || (status !== 407 && status !== 502 && status !== 503 && status !== 504)) return null
+  const sentBasic = fwd.headers.some(([k]) => k.toLowerCase() === 'proxy-authorization')
+  const net = spec.network
+  const hasCredentials = sentBasic || !!(net && net.mode === 'manual' && net.proxy.auth)
+  const d = diagnoseForwardedAnswer(conn, { status, statusText, headers: pairs }, { route: dialed.route, sentBasic, hasCredentials })
+  if (!d) return null
+  const head = `${status}${statusText ? ` ${statusText}` : ''}`
+  const message = `${d.title.charAt(0).toLowerCase()}${d.title.slice(1)} (it answered the forwarded request itself with ${head})`
+  return { code: d.code as ErrorCode, message, diagnosis: d }
 }
