@@ -146,7 +146,7 @@ describe.skipIf(!have.ok)('WebSocket through squid', () => {
     const r = await run({ url: `ws://127.0.0.1:${closed}/`, transport: 'ws', network: viaProxy(squid) })
     expect(r.of('error')[0]!.code).toBe('WT_PROXY_ORIGIN_UNREACHABLE')
     const c = r.of('proxy.connect')[0]!
-    expect([502, 503, 504]).toContain(c.status)
+    expect(c.status).toBe(503)
     const d = r.of('diagnosis').find((x) => x.code === 'WT_PROXY_ORIGIN_UNREACHABLE')!
     expect(d.explanation).toContain('X-Squid-Error: ERR_CONNECT_FAIL')
     expect(d.explanation).toContain('could not open a TCP connection')
