@@ -24,14 +24,19 @@ function startEngine(): UtilityProcess {
     env: { ...process.env, WIRETRACE_USER_DATA: app.getPath('userData'), WIRETRACE_APP_VERSION: app.getVersion() },
   })
   // The engine asks for the system proxy of a URL (network profile "system"); answer with
-  // Chromium's resolution (PAC, WPAD, OS settings), e.g. "PROXY proxy:3128; DIRECT".
+  // Chromium's resolution (PAC, WPAD, OS settings), e.g. "PROXY proxy:3128; DIRECT". A failure is
+  // answered as a failure (the engine records "lookup failed", never a silent DIRECT).
   child.on('message', (msg: { type?: unknown; id?: unknown; url?: unknown }) => {
-    if (msg?.type !== 'resolve-proxy' || typeof msg.id !== 'number' || typeof msg.url !== 'string' || !/^https?:\/\//i.test(msg.url)) return
+    if (msg?.type !== 'resolve-proxy' || typeof msg.id !== 'number') return
     const id = msg.id
+    if (typeof msg.url !== 'string' || !/^https?:\/\//i.test(msg.url)) {
+      child.postMessage({ type: 'proxy-resolved', id, error: 'not an http(s) URL' })
+      return
+    }
     session.defaultSession
       .resolveProxy(msg.url)
       .then((rule) => child.postMessage({ type: 'proxy-resolved', id, rule }))
-      .catch(() => child.postMessage({ type: 'proxy-resolved', id, rule: 'DIRECT' }))
+      .catch((e: unknown) => child.postMessage({ type: 'proxy-resolved', id, error: String((e as Error)?.message ?? e).slice(0, 500) }))
   })
   child.on('exit', (code) => {
     if (engine !== child) return

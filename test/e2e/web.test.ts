@@ -16,6 +16,7 @@ import { runWeb, type WebServer } from '../../shared/node/hosts/web.ts'
 import { startDemoServers, type DemoServers } from '../../shared/node/demo/servers.ts'
 import { TRANSPORT_FACTORIES } from '../../shared/node/engine/transports.ts'
 import { assertNotClipped, ensureBuilt, launchChromium, RENDERER_DIR, shot } from './helpers.ts'
+import { runLab, type Lab } from '../../shared/node/lab/index.ts'
 
 let web: WebServer
 let demo: DemoServers
@@ -387,6 +388,170 @@ describe('inspector in Chromium', () => {
     expect(bg).toBe('#16181d')
     await shot(page, '10-dark')
     await page.emulateMedia({ colorScheme: 'light' })
+  })
+
+  it('raised no page errors', () => {
+    expect((page as unknown as { wtErrors: string[] }).wtErrors).toEqual([])
+  })
+})
+
+describe('network profiles in Chromium', () => {
+  let lab: Lab
+  const PASSWORD = 'Lab-s3cret'
+  const profilesFile = (): string => path.join(tmp, 'profiles.json')
+  const saved = (): { profiles: Array<{ name: string; network: Record<string, unknown> }> } => JSON.parse(fs.readFileSync(profilesFile(), 'utf8'))
+  beforeAll(async () => {
+    lab = await runLab({ basicAuth: { user: 'alice', pass: PASSWORD } })
+  })
+  afterAll(async () => {
+    await lab?.close()
+  })
+
+  it('creates a profile in the editor (empty, a validation error, filled): saved without its password, mode 0600', async () => {
+    await page.goto(web.url)
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/echo`)
+    await page.locator('#composer-network').selectOption('custom')
+    const dialog = page.getByRole('dialog', { name: 'Custom network profile' })
+    await dialog.waitFor()
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '23-profile-editor-empty')
+    // A pasted proxy URL that does not parse: named, without its password.
+    await dialog.locator('#ne-url').fill(`http://alice:${PASSWORD}@proxy.example:99999`)
+    await dialog.locator('#ne-url').press('Enter')
+    const urlErr = (await dialog.locator('#ne-url-err').textContent()) ?? ''
+    expect(urlErr).toBe('Proxy URL: "http://***@proxy.example:99999" is not a URL (e.g. http://proxy:3128 or socks5h://127.0.0.1:1080)')
+    expect(urlErr).not.toContain(PASSWORD)
+    await dialog.locator('#ne-url').fill('')
+    await dialog.locator('#ne-host').fill('127.0.0.1')
+    await dialog.locator('#ne-port').fill('99999')
+    await dialog.getByRole('button', { name: 'Save as…' }).click()
+    await expect(dialog.locator('#ne-port-err').textContent()).resolves.toBe('Port: must be from 1 to 65535')
+    expect(await dialog.locator('#ne-port').getAttribute('aria-invalid')).toBe('true')
+    await expect(dialog.locator('#ne-name-err').textContent()).resolves.toBe('Profile name: enter a name to save the profile under')
+    await shot(page, '24-profile-editor-error')
+    // Filled from a URL with credentials, then named; the route is checked before connecting.
+    await dialog.locator('#ne-url').fill(`http://alice:${PASSWORD}@127.0.0.1:${lab.port}`)
+    await dialog.locator('#ne-url').press('Enter')
+    await expect(dialog.locator('#ne-port').inputValue()).resolves.toBe(String(lab.port))
+    await expect(dialog.locator('#ne-user').inputValue()).resolves.toBe('alice')
+    expect(await dialog.locator('#ne-port-err').count()).toBe(0)
+    await dialog.locator('#ne-name').fill('Lab proxy')
+    expect(await dialog.locator('#ne-name-err').count()).toBe(0)
+    await dialog.locator('#ne-noproxy').fill('.internal.example')
+    await dialog.locator('#ne-schemes').fill('basic')
+    await dialog.getByRole('button', { name: 'Check route' }).click()
+    await expect(dialog.getByTestId('editor-route').textContent()).resolves.toBe(`http://127.0.0.1:${lab.port} (manual: manual proxy)`)
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '25-profile-editor-filled')
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await shot(page, '25-profile-editor-filled-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
+    await dialog.getByRole('button', { name: 'Save as…' }).click()
+    await dialog.waitFor({ state: 'detached' })
+    await expect(page.locator('#composer-network').inputValue()).resolves.toBe('p:Lab proxy')
+    expect(fs.statSync(profilesFile()).mode & 0o777).toBe(0o600)
+    const text = fs.readFileSync(profilesFile(), 'utf8')
+    expect(text).not.toContain(PASSWORD)
+    expect(saved().profiles).toEqual([
+      expect.objectContaining({ name: 'Lab proxy', network: { mode: 'manual', name: 'Lab proxy', noProxy: '.internal.example', proxy: { kind: 'http', host: '127.0.0.1', port: lab.port, auth: { username: 'alice', password: '', schemes: ['basic'] } } } }),
+    ])
+  })
+
+  it('picks it after a restart, asks for the password it did not keep, and connects through the lab with its name on the route', async () => {
+    await page.reload()
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/echo`)
+    await page.locator('#composer-network').selectOption('p:Lab proxy')
+    const line = page.getByTestId('network-line')
+    await expect(line.locator('.pname').textContent()).resolves.toBe('Lab proxy')
+    await expect(line.locator('.desc').textContent()).resolves.toBe(`HTTP proxy alice@127.0.0.1:${lab.port} · CONNECT tunnel · auth basic · no proxy for .internal.example`)
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await expect(page.locator('.composer .error').textContent()).resolves.toBe('Proxy password: enter the password for alice (it is not saved with the profile "Lab proxy")')
+    const pw = page.getByLabel('Proxy password for alice')
+    await expect(pw.evaluate((el) => el === document.activeElement)).resolves.toBe(true)
+    await pw.fill(PASSWORD)
+    expect(await page.locator('.composer .error').count()).toBe(0)
+    await line.getByRole('button', { name: 'Check route' }).click()
+    await expect(page.getByTestId('route-answer').textContent()).resolves.toBe(`Route for this URL: http://127.0.0.1:${lab.port} (manual: manual proxy)`)
+    expect(await assertNotClipped(page)).toEqual([])
+    await shot(page, '26-composer-profile-picked')
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await page.getByTestId('conn-state').filter({ hasText: 'open' }).waitFor({ timeout: 10_000 })
+    await expect(page.getByTestId('conn-profile').textContent()).resolves.toBe('profile Lab proxy')
+    await expect(page.locator('section.conn .badge.proxy').textContent()).resolves.toBe(`via http://127.0.0.1:${lab.port}`)
+    const routeRow = page.locator('[role="option"]').filter({ has: page.locator('.label', { hasText: /^route$/ }) })
+    await routeRow.waitFor()
+    await expect(page.locator('[role="option"]').filter({ has: page.locator('.label', { hasText: /^start$/ }) }).locator('.preview').textContent()).resolves.toBe(
+      `ws ${demo.wsUrl}/echo · network profile "Lab proxy" (manual)`,
+    )
+    await expect(routeRow.locator('.preview').textContent()).resolves.toBe(`http://127.0.0.1:${lab.port} · profile "Lab proxy" (manual: manual proxy)`)
+    // Through the proxy for real: the lab authenticated the CONNECT, and the echo comes back.
+    await page.locator('#send-text').fill('through the profile')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await page.waitForFunction(() => [...document.querySelectorAll('[role="option"].dir-in')].some((r) => r.textContent?.includes('through the profile')), undefined, { timeout: 10_000 })
+    await page.getByRole('tab', { name: 'Establishment' }).click()
+    const table = page.getByRole('table', { name: 'Establishment waterfall' })
+    await expect(table.locator('tr', { hasText: 'Route' }).textContent()).resolves.toContain('profile "Lab proxy"')
+    await expect(table.locator('tr', { hasText: 'Proxy CONNECT' }).last().textContent()).resolves.toContain('200')
+    await shot(page, '27-connected-through-profile')
+    await page.getByRole('tab', { name: /Messages/ }).click()
+    await page.getByRole('button', { name: 'Close', exact: true }).click()
+    await page.getByTestId('conn-state').filter({ hasText: /closed 1000/ }).waitFor({ timeout: 10_000 })
+    // The recording names the profile and never holds the password.
+    const rec = fs.readdirSync(path.join(tmp, 'rec')).map((n) => fs.readFileSync(path.join(tmp, 'rec', n), 'utf8')).find((t) => t.includes('"Lab proxy"'))!
+    expect(rec).toBeTruthy()
+    expect(rec).not.toContain(PASSWORD)
+    // Saved as a target: targets.json is private and holds no password (not remembered)...
+    await page.getByRole('button', { name: 'Options' }).click()
+    await page.getByLabel('Name', { exact: true }).fill('Echo via lab')
+    expect(await page.getByText('Remember proxy password').count()).toBe(1)
+    await page.getByRole('button', { name: 'Save target' }).click()
+    await page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'Echo via lab', exact: true }).waitFor()
+    const targets = path.join(tmp, 'targets.json')
+    expect(fs.statSync(targets).mode & 0o777).toBe(0o600)
+    expect(fs.readFileSync(targets, 'utf8')).not.toContain(PASSWORD)
+    await page.getByRole('button', { name: 'Options' }).click()
+    // ...so after a restart, opening it brings it to the composer, which asks for the password.
+    await page.reload()
+    await page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'Echo via lab', exact: true }).click()
+    await expect(page.locator('#composer-network').inputValue()).resolves.toBe('p:Lab proxy')
+    await expect(page.getByRole('textbox', { name: 'URL' }).inputValue()).resolves.toBe(`${demo.wsUrl}/echo`)
+    const again = page.getByLabel('Proxy password for alice')
+    await page.waitForFunction(() => document.activeElement?.getAttribute('placeholder') === 'not saved: needed to connect')
+    await again.fill(PASSWORD)
+  })
+
+  it('edits the picked profile (modified, then Save), renames it and deletes it', async () => {
+    const line = page.getByTestId('network-line')
+    await line.getByRole('button', { name: 'Edit…' }).click()
+    let dialog = page.getByRole('dialog', { name: 'Network profile "Lab proxy"' })
+    await dialog.locator('#ne-noproxy').fill('localhost')
+    await dialog.getByRole('button', { name: 'Use without saving' }).click()
+    await dialog.waitFor({ state: 'detached' })
+    await page.getByTestId('profile-modified').waitFor()
+    expect(saved().profiles[0]!.network.noProxy).toBe('.internal.example')
+    await line.getByRole('button', { name: 'Save', exact: true }).click()
+    await page.getByTestId('profile-modified').waitFor({ state: 'detached' })
+    expect(saved().profiles[0]!.network.noProxy).toBe('localhost')
+    // The typed session password survived the save (it is still not in the file).
+    expect(await page.getByLabel('Proxy password for alice').inputValue()).toBe(PASSWORD)
+    expect(fs.readFileSync(profilesFile(), 'utf8')).not.toContain(PASSWORD)
+    // Rename: a new name in the editor, then Save.
+    await line.getByRole('button', { name: 'Edit…' }).click()
+    dialog = page.getByRole('dialog', { name: 'Network profile "Lab proxy"' })
+    await dialog.locator('#ne-name').fill('Lab (renamed)')
+    await dialog.getByRole('button', { name: 'Save', exact: true }).click()
+    await dialog.waitFor({ state: 'detached' })
+    await expect(page.locator('#composer-network').inputValue()).resolves.toBe('p:Lab (renamed)')
+    expect(saved().profiles.map((p) => [p.name, p.network.name])).toEqual([['Lab (renamed)', 'Lab (renamed)']])
+    // Delete asks once more, then the composer falls back to Direct.
+    await line.getByRole('button', { name: 'Edit…' }).click()
+    dialog = page.getByRole('dialog', { name: 'Network profile "Lab (renamed)"' })
+    await dialog.getByRole('button', { name: 'Delete' }).click()
+    await dialog.getByRole('button', { name: 'Really delete "Lab (renamed)"?' }).click()
+    await dialog.waitFor({ state: 'detached' })
+    await expect(page.locator('#composer-network').inputValue()).resolves.toBe('direct')
+    expect(await page.locator('#composer-network option[value^="p:"]').count()).toBe(0)
+    expect(saved().profiles).toEqual([])
   })
 
   it('raised no page errors', () => {

@@ -1,6 +1,7 @@
 // The "system" network profile: the desktop host resolves the proxy (Electron's
 // session.resolveProxy, here a stand-in resolver) before the engine opens, and the recording
-// shows the system's answer as the rule that chose the route.
+// shows the system's answer as the rule that chose the route. A lookup that fails or never
+// answers is recorded as such (rule "system proxy lookup failed: …", a warning diagnosis).
 import { afterAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../shared/node/engine/engine.ts'
 import { HostAdapter } from '../../shared/node/hosts/adapter.ts'
@@ -51,5 +52,56 @@ describe('system proxy (desktop host)', () => {
     expect(events.find((e) => e.type === 'ws.message' && e.dir === 'in')).toMatchObject({ text: 'through the system proxy' })
     channel.close()
     await adapter.close()
+  })
+
+  /** Opens a ws connection with the System profile through an adapter whose lookup misbehaves. */
+  async function openWithLookup(resolveSystemProxy: (url: string) => Promise<string>, systemProxyTimeoutMs?: number): Promise<{ events: WiretraceEvent[]; resolution: unknown }> {
+    const origin: Running = await wsServer((ws) => ws.send('direct after all'))
+    cleanup.push(() => origin.close())
+    const engine = new Engine({ host: 'test' })
+    const events: WiretraceEvent[] = []
+    engine.onEvent((e) => events.push(e))
+    const adapter = new HostAdapter({ engine, host: 'test', targetsFile: null, resolveSystemProxy, ...(systemProxyTimeoutMs ? { systemProxyTimeoutMs } : {}) })
+    cleanup.push(() => adapter.close())
+    const r = await adapter.dispatch('session.open', { spec: { url: origin.url, transport: 'ws', network: { mode: 'system' }, maxMessages: 1 }, record: false })
+    expect(r.ok).toBe(true)
+    const id = (r as { result: { id: string } }).result.id
+    await engine.get(id)!.done
+    const resolution = await adapter.dispatch('proxy.resolve', { url: origin.url, network: { mode: 'system' } })
+    return { events, resolution }
+  }
+
+  it.each([
+    ['fails', () => Promise.reject(new Error('net::ERR_PAC_SCRIPT_FAILED')), undefined, /ERR_PAC_SCRIPT_FAILED/],
+    ['never answers', () => new Promise<string>(() => {}), 300, /no answer within 300 ms/],
+  ])('when the lookup %s, the route says so and a warning diagnosis explains it (never a silent DIRECT)', async (_what, resolver, timeout, why) => {
+    const t0 = Date.now()
+    const { events, resolution } = await openWithLookup(resolver as (url: string) => Promise<string>, timeout)
+    const rule = events.find((e) => e.type === 'proxy.rule')
+    expect(rule).toMatchObject({ source: 'system', chosen: 'DIRECT', rule: expect.stringMatching(/^system proxy lookup failed: /) })
+    expect((rule as { rule: string }).rule).toMatch(why)
+    const diag = events.find((e) => e.type === 'diagnosis')
+    expect(diag).toMatchObject({ code: 'WT_SYSTEM_PROXY_LOOKUP', severity: 'warning' })
+    expect((diag as { explanation: string }).explanation).toMatch(why)
+    // The diagnosis comes before the route it explains, and the connection still works (DIRECT).
+    expect(diag!.seq).toBeLessThan(rule!.seq)
+    expect(events.find((e) => e.type === 'ws.message' && e.dir === 'in')).toMatchObject({ text: 'direct after all' })
+    const start = events.find((e) => e.type === 'conn.start') as { spec: { network: { resolveError?: string } } }
+    expect(start.spec.network.resolveError).toMatch(why)
+    // proxy.resolve (the composer's "before connecting" answer) reports the failure as a failure.
+    expect(resolution).toMatchObject({ ok: true, result: { available: true, routes: ['DIRECT'], error: { code: 'WT_SYSTEM_PROXY_LOOKUP' } } })
+    if (timeout) expect(Date.now() - t0).toBeLessThan(5000)
+  })
+
+  it('resolves the system proxy for the composer before connecting, and says why web mode cannot', async () => {
+    const engine = new Engine({ host: 'test' })
+    const desktop = new HostAdapter({ engine, host: 'desktop', targetsFile: null, resolveSystemProxy: async () => 'PROXY 127.0.0.1:3128; DIRECT' })
+    const web = new HostAdapter({ engine, host: 'web', targetsFile: null })
+    cleanup.push(() => desktop.close(), () => web.close())
+    const d = await desktop.dispatch('proxy.resolve', { url: 'wss://example.test/socket', network: { mode: 'system' } })
+    expect(d).toMatchObject({ ok: true, result: { available: true, source: 'system', rule: 'PROXY 127.0.0.1:3128; DIRECT', routes: ['http://127.0.0.1:3128', 'DIRECT'] } })
+    const w = await web.dispatch('proxy.resolve', { url: 'wss://example.test/socket', network: { mode: 'system' } })
+    expect(w).toMatchObject({ ok: true, result: { available: false, routes: ['DIRECT'] } })
+    expect((w as { result: { why: string } }).result.why).toMatch(/desktop app/)
   })
 })

@@ -51,6 +51,12 @@ export function displayUrl(url: string): string {
   return hideUserinfo(url).replace(/%5Bredacted%5D/gi, '[redacted]')
 }
 
+function networkText(n: { mode: string; name?: string } | undefined): string {
+  if (!n) return ''
+  if (n.name) return ` · network ${profileLabel(n.name)} (${n.mode})`
+  return n.mode !== 'direct' ? ` · network ${n.mode}` : ''
+}
+
 function ms(n: number): string {
   return `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`
 }
@@ -59,7 +65,16 @@ function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
 }
 
-export function toRow(ev: WiretraceEvent): Row | null {
+/** How a network profile is named in rows and the waterfall. */
+export function profileLabel(name: string): string {
+  return `profile "${name}"`
+}
+
+/**
+ * `profile`: the name of the saved network profile the connection used (from its conn.start),
+ * shown on the route row.
+ */
+export function toRow(ev: WiretraceEvent, profile?: string | null): Row | null {
   if (NOT_ROWS.has(ev.type)) return null
   let dir: Row['dir'] = ''
   let label: string = ev.type
@@ -161,11 +176,11 @@ export function toRow(ev: WiretraceEvent): Row | null {
       break
     case 'conn.start':
       label = 'start'
-      preview = clip(`${ev.spec.transport} ${hideUserinfo(ev.spec.url)}${ev.spec.network && ev.spec.network.mode !== 'direct' ? ` · network ${ev.spec.network.mode}` : ''}`)
+      preview = clip(`${ev.spec.transport} ${hideUserinfo(ev.spec.url)}${networkText(ev.spec.network)}`)
       break
     case 'proxy.rule':
       label = 'route'
-      preview = clip(hideUserinfo(`${ev.chosen} (${ev.source}${ev.rule && ev.rule !== ev.chosen && ev.rule !== ev.source ? `: ${ev.rule}` : ''})${ev.fallbacks.length ? `, then ${ev.fallbacks.join(', ')}` : ''}`))
+      preview = clip(hideUserinfo(`${ev.chosen}${profile ? ` · ${profileLabel(profile)}` : ''} (${ev.source}${ev.rule && ev.rule !== ev.chosen && ev.rule !== ev.source ? `: ${ev.rule}` : ''})${ev.fallbacks.length ? `, then ${ev.fallbacks.join(', ')}` : ''}`))
       break
     case 'dns':
       label = 'DNS'

@@ -1,6 +1,14 @@
 /** The composer's form and its translation to a ConnectionSpec (pure, tested). */
-import type { ConnectionSpec, NetworkProfile, ProxyKind, Transport } from '../../../shared/common/spec/index.ts'
+import type { ConnectionSpec, NetworkProfile, Transport } from '../../../shared/common/spec/index.ts'
+import { profileAuth, type SavedProfile } from '../../../shared/common/protocol/profiles.ts'
 import { inferTransport, parseHeaderLines } from './format.ts'
+import { draftFromProxyUrl, draftToNetwork, sameNetwork } from './network-form.ts'
+
+/**
+ * How this connection reaches its target: the built-in Direct, System and Environment, a saved
+ * profile by name, or a custom profile edited for this connection only.
+ */
+export type NetworkChoice = 'direct' | 'system' | 'env' | 'profile' | 'custom'
 
 export interface ComposerForm {
   name: string
@@ -11,8 +19,13 @@ export interface ComposerForm {
   headers: string
   subprotocols: string
   body: string
-  network: 'direct' | 'system' | 'env' | 'manual'
-  proxyUrl: string
+  network: NetworkChoice
+  /** The saved profile's name, when network is 'profile'. */
+  profile: string
+  /** The custom profile, or the saved one as edited here (null: as saved). */
+  draft: NetworkProfile | null
+  /** Keep the proxy password when this is saved (as a target, or as a profile). */
+  rememberPassword: boolean
   insecure: boolean
   ca: string
   heartbeatMs: number
@@ -33,7 +46,9 @@ export const DEFAULT_FORM: ComposerForm = {
   subprotocols: '',
   body: '',
   network: 'direct',
-  proxyUrl: '',
+  profile: '',
+  draft: null,
+  rememberPassword: false,
   insecure: false,
   ca: '',
   heartbeatMs: 0,
@@ -45,27 +60,46 @@ export const DEFAULT_FORM: ComposerForm = {
   record: true,
 }
 
-const PROXY_KINDS: readonly ProxyKind[] = ['http', 'https', 'socks4', 'socks4a', 'socks5', 'socks5h']
-
+/**
+ * A manual profile from a proxy URL (`http://user:pass@proxy:3128`, `socks5h://127.0.0.1:1080`).
+ * Errors name the field and never repeat the password.
+ */
 export function parseProxyUrl(text: string): NetworkProfile {
-  let u: URL
-  try {
-    u = new URL(text.trim())
-  } catch {
-    throw new Error(`Proxy "${text}" is not a URL (e.g. http://proxy:3128 or socks5h://127.0.0.1:1080)`)
+  return draftToNetwork(draftFromProxyUrl(text))
+}
+
+/** The network a form connects with (undefined: direct). Throws an Error naming the field. */
+export function formNetwork(form: Pick<ComposerForm, 'network' | 'profile' | 'draft'>, profiles: readonly SavedProfile[] = []): NetworkProfile | undefined {
+  switch (form.network) {
+    case 'direct':
+      return undefined
+    case 'system':
+    case 'env':
+      return { mode: form.network }
+    case 'custom':
+      if (!form.draft) throw new Error('Network: set up the custom profile (Edit…), or choose another network')
+      return withoutName(form.draft)
+    case 'profile': {
+      const saved = profiles.find((p) => p.name === form.profile)
+      const net = form.draft ?? saved?.network
+      if (!net) throw new Error(`Network: no saved profile is named "${form.profile}" any more; choose another network`)
+      return { ...net, name: form.profile }
+    }
   }
-  const kind = u.protocol.slice(0, -1) as ProxyKind
-  if (!PROXY_KINDS.includes(kind)) throw new Error(`Proxy scheme ${u.protocol} is not supported (use ${PROXY_KINDS.join(', ')})`)
-  const port = Number(u.port || (kind === 'http' ? 80 : kind === 'https' ? 443 : 1080))
-  return {
-    mode: 'manual',
-    proxy: {
-      kind,
-      host: u.hostname.replace(/^\[|\]$/g, ''),
-      port,
-      ...(u.username ? { auth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } } : {}),
-    },
-  }
+}
+
+/** The profile without its name (a custom copy). */
+export function withoutName(n: NetworkProfile): NetworkProfile {
+  const out = { ...n }
+  delete out.name
+  return out
+}
+
+/** The saved profile a form picked, and whether the form changed it. */
+export function profileState(form: Pick<ComposerForm, 'network' | 'profile' | 'draft'>, profiles: readonly SavedProfile[]): { saved: SavedProfile | undefined; modified: boolean } {
+  if (form.network !== 'profile') return { saved: undefined, modified: false }
+  const saved = profiles.find((p) => p.name === form.profile)
+  return { saved, modified: !!saved && form.draft !== null && !sameNetwork(form.draft, saved.network, saved.rememberPassword === true) }
 }
 
 export function effectiveTransport(form: Pick<ComposerForm, 'transport' | 'url'>): Transport {
@@ -73,7 +107,7 @@ export function effectiveTransport(form: Pick<ComposerForm, 'transport' | 'url'>
 }
 
 /** Builds the spec; throws an Error whose message says which field is wrong. */
-export function formToSpec(form: ComposerForm): ConnectionSpec {
+export function formToSpec(form: ComposerForm, profiles: readonly SavedProfile[] = []): ConnectionSpec {
   const url = form.url.trim()
   if (!url) throw new Error('Enter a URL to connect to (e.g. ws://127.0.0.1:8080/ or https://example.com/events)')
   const transport = effectiveTransport(form)
@@ -91,12 +125,8 @@ export function formToSpec(form: ComposerForm): ConnectionSpec {
     spec.body = { text: form.body }
     if (!spec.method) spec.method = 'POST'
   }
-  if (form.network === 'manual') {
-    if (!form.proxyUrl.trim()) throw new Error('Enter the proxy URL, or choose another network profile')
-    spec.network = parseProxyUrl(form.proxyUrl)
-  } else if (form.network !== 'direct') {
-    spec.network = { mode: form.network }
-  }
+  const network = formNetwork(form, profiles)
+  if (network) spec.network = network
   if (form.insecure || form.ca.trim()) {
     spec.tls = {}
     if (form.insecure) spec.tls.insecure = true
@@ -109,8 +139,8 @@ export function formToSpec(form: ComposerForm): ConnectionSpec {
 }
 
 /** The reverse, to load a saved target into the composer. */
-export function specToForm(spec: ConnectionSpec, name = ''): ComposerForm {
-  const f: ComposerForm = { ...DEFAULT_FORM, name: spec.name ?? name, url: spec.url, transport: spec.transport }
+export function specToForm(spec: ConnectionSpec, name = '', profiles: readonly SavedProfile[] = [], rememberPassword = false): ComposerForm {
+  const f: ComposerForm = { ...DEFAULT_FORM, name: spec.name ?? name, url: spec.url, transport: spec.transport, rememberPassword }
   if (spec.method) f.method = spec.method
   if (spec.headers) f.headers = spec.headers.map(([k, v]) => `${k}: ${v}`).join('\n')
   if (spec.ws?.subprotocols) f.subprotocols = spec.ws.subprotocols.join(', ')
@@ -125,13 +155,23 @@ export function specToForm(spec: ConnectionSpec, name = ''): ComposerForm {
     if (spec.reconnect.initialDelayMs) f.reconnectInitialMs = spec.reconnect.initialDelayMs
     if (spec.reconnect.maxDelayMs) f.reconnectMaxMs = spec.reconnect.maxDelayMs
   }
-  const n = spec.network
-  if (n?.mode === 'manual') {
-    f.network = 'manual'
-    const auth = n.proxy.auth ? `${encodeURIComponent(n.proxy.auth.username)}:${encodeURIComponent(n.proxy.auth.password)}@` : ''
-    f.proxyUrl = `${n.proxy.kind}://${auth}${n.proxy.host}:${n.proxy.port}`
-  } else if (n && (n.mode === 'system' || n.mode === 'env')) f.network = n.mode
+  Object.assign(f, networkToChoice(spec.network, profiles))
   if (spec.tls?.insecure) f.insecure = true
   if (spec.tls?.ca?.[0]) f.ca = spec.tls.ca[0]
   return f
+}
+
+/** The picker's choice for a spec's network: a saved profile by its name, a built-in, or custom. */
+export function networkToChoice(n: NetworkProfile | undefined, profiles: readonly SavedProfile[] = []): Pick<ComposerForm, 'network' | 'profile' | 'draft'> {
+  if (!n || (n.mode === 'direct' && !n.name)) return { network: 'direct', profile: '', draft: null }
+  const saved = n.name ? profiles.find((p) => p.name === n.name) : undefined
+  if (saved) {
+    if (!sameNetwork(n, saved.network, false)) return { network: 'profile', profile: saved.name, draft: { ...n } }
+    // The same setting: keep a password the spec has and the saved profile does not (typed for this session).
+    const pw = profileAuth(n)?.password
+    return { network: 'profile', profile: saved.name, draft: pw && pw !== profileAuth(saved.network)?.password ? { ...n } : null }
+  }
+  const bare = Object.keys(n).every((k) => k === 'mode')
+  if (bare && (n.mode === 'system' || n.mode === 'env')) return { network: n.mode, profile: '', draft: null }
+  return { network: 'custom', profile: '', draft: withoutName(n) }
 }

@@ -19,7 +19,8 @@ export interface Waterfall {
   proxyExchanges: Array<{ request: string; requestHeaders: HeaderPairs; status: string; responseHeaders: HeaderPairs; body?: string }>
 }
 
-export function buildWaterfall(events: readonly WiretraceEvent[], firstMessageTs: number | null): Waterfall {
+/** `profile`: the saved network profile the connection used, named on the Route phase. */
+export function buildWaterfall(events: readonly WiretraceEvent[], firstMessageTs: number | null, profile?: string | null): Waterfall {
   const t0 = events[0]?.ts ?? 0
   const phases: Phase[] = []
   let request: Waterfall['request'] = null
@@ -32,7 +33,7 @@ export function buildWaterfall(events: readonly WiretraceEvent[], firstMessageTs
   for (const ev of events) {
     switch (ev.type) {
       case 'proxy.rule':
-        add('route', 'Route', `${ev.chosen} (${ev.source}${ev.rule && ev.rule !== ev.chosen ? `: ${ev.rule}` : ''})`, ev.ts, 0, 'info')
+        add('route', 'Route', `${ev.chosen}${profile ? ` · profile "${profile}"` : ''} (${ev.source}${ev.rule && ev.rule !== ev.chosen ? `: ${ev.rule}` : ''})`, ev.ts, 0, 'info')
         break
       case 'dns':
         add('dns', ev.target === 'proxy' ? 'DNS (proxy)' : 'DNS', `${ev.host} → ${ev.addresses.map((a) => a.address).join(', ') || '—'} (${ev.via})`, ev.ts, ev.durationMs)

@@ -7,6 +7,7 @@ import { CORE_ERRORS } from './core.ts'
 import { TRANSPORT_ERRORS } from './transport.ts'
 import { PROXY_ERRORS } from './proxy.ts'
 import { RECORDING_ERRORS } from './recording.ts'
+import { HOST_ERRORS } from './host.ts'
 
 export interface ErrorInfo {
   /** What it means, one sentence for the docs table. */
@@ -39,6 +40,7 @@ export const ERRORS = {
   ...TRANSPORT_ERRORS,
   ...PROXY_ERRORS,
   ...RECORDING_ERRORS,
+  ...HOST_ERRORS,
 } as const satisfies Record<string, ErrorInfo>
 
 export type ErrorCode = keyof typeof ERRORS

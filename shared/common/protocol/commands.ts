@@ -3,12 +3,14 @@
  * process or the web-mode server), with its params and result. No Node, no DOM.
  * Names are `area.verb`. Errors come back as plain `{ code, message, detail }`.
  */
-import type { ConnectionSpec, SendItem } from '../spec/index.ts'
+import type { ConnectionSpec, NetworkProfile, SendItem } from '../spec/index.ts'
 import type { WiretraceEvent } from '../events/index.ts'
 import type { ConnectionSummary } from '../live.ts'
 import type { Limits } from '../limits.ts'
 import type { RecordingDiff } from '../recording/diff.ts'
 import type { RedactionManifest, PreviewSample } from '../recording/redact-rules.ts'
+import type { WiretraceErrorData } from '../errors/index.ts'
+import type { ProfileList, ProxyResolution, SavedProfile } from './profiles.ts'
 
 /** A named, saved connection spec ("target"). Persisted by the host. */
 export interface SavedTarget {
@@ -17,6 +19,11 @@ export interface SavedTarget {
   /** Demo targets are built in and not persisted. */
   demo?: boolean
   description?: string
+  /**
+   * Keep proxy passwords (and key passphrases) of the spec's network in targets.json (mode 0600).
+   * Off: the host strips them before writing.
+   */
+  rememberPassword?: boolean
 }
 
 export interface RecordingInfo {
@@ -33,6 +40,8 @@ export interface HostInfo {
   limits: Limits
   /** Whether the demo servers are running. */
   demo: boolean
+  /** Problems reading the host's own files (a damaged profiles.json kept aside...), said once. */
+  configProblems?: WiretraceErrorData[]
 }
 
 export interface DemoInfo {
@@ -119,6 +128,14 @@ export interface CommandMap {
   'export.save': { params: { path: string; format: ExportFormatName; redact: boolean; rules?: string[]; out?: string }; result: ExportSaved }
   /** Compares two recordings: steps aligned, first divergence, counts and rates. */
   'recording.diff': { params: { a: string; b: string }; result: RecordingDiff }
+  /** Saved network profiles (profiles.json next to targets.json). */
+  'profiles.list': { params: Record<string, never>; result: ProfileList }
+  /** Saves one; `replace: false` ("Save as…") refuses an existing name with WT_PROFILE_EXISTS. */
+  'profiles.save': { params: { profile: SavedProfile; replace?: boolean }; result: ProfileList }
+  'profiles.rename': { params: { from: string; to: string }; result: ProfileList }
+  'profiles.delete': { params: { name: string }; result: ProfileList }
+  /** The route a network profile gives for a URL, before connecting (the system proxy: desktop only). */
+  'proxy.resolve': { params: { url: string; network: NetworkProfile }; result: ProxyResolution }
   'demo.start': { params: Record<string, never>; result: DemoInfo }
   'demo.status': { params: Record<string, never>; result: DemoInfo }
 }
@@ -131,5 +148,5 @@ export const COMMANDS = [
   'host.info', 'session.open', 'session.send', 'session.close', 'session.stop', 'session.remove', 'session.list',
   'events.range', 'event.get', 'targets.list', 'targets.save', 'targets.delete', 'recording.list', 'recording.open',
   'recording.status', 'recording.upload', 'recording.recoverable', 'recording.recover', 'export.preview', 'export.save', 'recording.diff',
-  'demo.start', 'demo.status',
+  'profiles.list', 'profiles.save', 'profiles.rename', 'profiles.delete', 'proxy.resolve', 'demo.start', 'demo.status',
 ] as const satisfies readonly CommandName[]

@@ -4,8 +4,9 @@
  * The engine validates the connection spec itself in depth (shared/node/engine/validate.ts);
  * here we check its shape so nothing odd (functions, huge strings, prototypes) gets through.
  */
-import { TRANSPORTS, type ConnectionSpec, type SendItem } from '../spec/index.ts'
+import { TRANSPORTS, type ConnectionSpec, type NetworkProfile, type SendItem } from '../spec/index.ts'
 import { COMMANDS, type CommandName, type ParamsOf, type SavedTarget } from './commands.ts'
+import { MAX_PROFILE_NAME, type SavedProfile } from './profiles.ts'
 
 export class ParamError extends Error {
   readonly code = 'WT_USAGE'
@@ -154,11 +155,178 @@ export function checkSendItem(v: unknown, path = 'item'): SendItem {
 
 function checkTarget(v: unknown, path: string): SavedTarget {
   const o = obj(v, path)
-  noExtra(o, ['name', 'spec', 'description', 'demo'], path)
+  noExtra(o, ['name', 'spec', 'description', 'demo', 'rememberPassword'], path)
   str(o.name, `${path}.name`, PARAM_LIMITS.maxNameLength)
   checkSpec(o.spec, `${path}.spec`)
   if (o.description !== undefined && typeof o.description !== 'string') fail(`${path}.description`, 'must be a string')
+  if (o.rememberPassword !== undefined) bool(o.rememberPassword, `${path}.rememberPassword`)
   return o as unknown as SavedTarget
+}
+
+function bool(v: unknown, path: string): void {
+  if (typeof v !== 'boolean') fail(path, 'must be true or false')
+}
+
+/** A string that may be empty, at most `max` characters. */
+function text(v: unknown, path: string, max: number): string {
+  if (typeof v !== 'string') fail(path, 'must be a string')
+  if (v.length > max) fail(path, `longer than ${max} characters`)
+  return v
+}
+
+const PROXY_KINDS = ['http', 'https', 'socks4', 'socks4a', 'socks5', 'socks5h']
+const AUTH_SCHEMES = ['basic', 'digest', 'ntlm']
+const NETWORK_MODES = ['direct', 'manual', 'pac', 'env', 'system']
+
+/** An absolute path on POSIX or Windows (the host reads it; a relative one would depend on its working directory). */
+export function isAbsolutePath(p: string): boolean {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\')
+}
+
+function filePath(v: unknown, path: string): string {
+  const p = str(v, path, PARAM_LIMITS.maxPath)
+  if (/[\0\r\n]/.test(p)) fail(path, 'must not contain NUL or line breaks')
+  if (!isAbsolutePath(p)) fail(path, 'must be an absolute path')
+  return p
+}
+
+function proxyHost(v: unknown, path: string): void {
+  const h = str(v, path, 255)
+  if (/[\s/@?#]/.test(h)) fail(path, 'must be a host name or address (no spaces, /, @, ? or #)')
+}
+
+function checkAuth(v: unknown, path: string): void {
+  const o = obj(v, path)
+  if (v === undefined) fail(path, 'must be an object')
+  noExtra(o, ['username', 'password', 'schemes', 'domain', 'workstation'], path)
+  text(o.username, `${path}.username`, 256)
+  text(o.password, `${path}.password`, 1024)
+  if (o.schemes !== undefined) {
+    const list: unknown = o.schemes
+    if (!Array.isArray(list) || list.length > AUTH_SCHEMES.length) fail(`${path}.schemes`, `must be a list of ${AUTH_SCHEMES.join(', ')}`)
+    list.forEach((x, i) => {
+      if (!AUTH_SCHEMES.includes(x as string)) fail(`${path}.schemes[${i}]`, `must be one of ${AUTH_SCHEMES.join(', ')}`)
+      if (list.indexOf(x) !== i) fail(`${path}.schemes[${i}]`, `${String(x)} is listed twice`)
+    })
+  }
+  if (o.domain !== undefined) text(o.domain, `${path}.domain`, 256)
+  if (o.workstation !== undefined) text(o.workstation, `${path}.workstation`, 256)
+}
+
+function checkProxyTls(v: unknown, path: string): void {
+  const o = obj(v, path)
+  noExtra(o, ['ca', 'caFiles', 'insecure', 'servername', 'cert', 'key', 'passphrase', 'certFile', 'keyFile'], path)
+  if (o.ca !== undefined) {
+    if (!Array.isArray(o.ca)) fail(`${path}.ca`, 'must be a list of PEM texts')
+    o.ca.forEach((x, i) => str(x, `${path}.ca[${i}]`, 1024 * 1024))
+  }
+  if (o.caFiles !== undefined) {
+    if (!Array.isArray(o.caFiles) || o.caFiles.length > 20) fail(`${path}.caFiles`, 'must be a list of at most 20 file paths')
+    o.caFiles.forEach((x, i) => filePath(x, `${path}.caFiles[${i}]`))
+  }
+  if (o.insecure !== undefined) bool(o.insecure, `${path}.insecure`)
+  if (o.servername !== undefined) str(o.servername, `${path}.servername`, 255)
+  for (const k of ['cert', 'key'] as const) if (o[k] !== undefined) str(o[k], `${path}.${k}`, 1024 * 1024)
+  if (o.passphrase !== undefined) text(o.passphrase, `${path}.passphrase`, 1024)
+  for (const k of ['certFile', 'keyFile'] as const) if (o[k] !== undefined) filePath(o[k], `${path}.${k}`)
+  if ((o.certFile !== undefined || o.cert !== undefined) !== (o.keyFile !== undefined || o.key !== undefined)) {
+    fail(`${path}.${o.certFile !== undefined || o.cert !== undefined ? 'keyFile' : 'certFile'}`, 'a client certificate needs its key, and a key its certificate')
+  }
+}
+
+/**
+ * A network profile, checked in depth (the fields the UI and the engine know, nothing else):
+ * a saved profile is written to disk and read back, so it must be exactly what we expect.
+ */
+export function checkNetwork(v: unknown, path = 'network'): NetworkProfile {
+  const o = obj(v, path)
+  if (v === undefined) fail(path, 'must be an object')
+  checkJson(o, path)
+  if (!NETWORK_MODES.includes(o.mode as string)) fail(`${path}.mode`, `must be one of ${NETWORK_MODES.join(', ')}`)
+  if (o.name !== undefined) profileName(o.name, `${path}.name`)
+  switch (o.mode) {
+    case 'direct':
+      noExtra(o, ['mode', 'name'], path)
+      break
+    case 'manual': {
+      noExtra(o, ['mode', 'name', 'proxy', 'httpMode', 'noProxy', 'proxyTls'], path)
+      const p = obj(o.proxy, `${path}.proxy`)
+      if (o.proxy === undefined) fail(`${path}.proxy`, 'must be an object')
+      noExtra(p, ['kind', 'host', 'port', 'auth'], `${path}.proxy`)
+      if (!PROXY_KINDS.includes(p.kind as string)) fail(`${path}.proxy.kind`, `must be one of ${PROXY_KINDS.join(', ')}`)
+      proxyHost(p.host, `${path}.proxy.host`)
+      int(p.port, `${path}.proxy.port`, 1, 65535)
+      if (p.auth !== undefined) checkAuth(p.auth, `${path}.proxy.auth`)
+      if (o.httpMode !== undefined && o.httpMode !== 'connect' && o.httpMode !== 'forward') fail(`${path}.httpMode`, 'must be connect or forward')
+      if (o.noProxy !== undefined) text(o.noProxy, `${path}.noProxy`, 4096)
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      break
+    }
+    case 'pac': {
+      noExtra(o, ['mode', 'name', 'pacUrl', 'pacFile', 'pacScript', 'timeoutMs', 'auth', 'onPacError', 'proxyTls'], path)
+      const sources = ['pacUrl', 'pacFile', 'pacScript'].filter((k) => o[k] !== undefined)
+      if (sources.length === 0) fail(path, 'a PAC profile needs pacUrl or pacFile')
+      if (o.pacUrl !== undefined) {
+        const u = str(o.pacUrl, `${path}.pacUrl`, 8192)
+        let scheme = ''
+        try {
+          scheme = new URL(u).protocol
+        } catch {
+          fail(`${path}.pacUrl`, 'is not a URL')
+        }
+        if (!['http:', 'https:', 'file:'].includes(scheme)) fail(`${path}.pacUrl`, 'must be an http:, https: or file: URL')
+      }
+      if (o.pacFile !== undefined) filePath(o.pacFile, `${path}.pacFile`)
+      if (o.pacScript !== undefined) str(o.pacScript, `${path}.pacScript`, 1024 * 1024)
+      if (o.timeoutMs !== undefined) int(o.timeoutMs, `${path}.timeoutMs`, 100, 60_000)
+      if (o.auth !== undefined) checkAuth(o.auth, `${path}.auth`)
+      if (o.onPacError !== undefined && o.onPacError !== 'direct' && o.onPacError !== 'fail') fail(`${path}.onPacError`, 'must be direct or fail')
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      break
+    }
+    case 'env': {
+      noExtra(o, ['mode', 'name', 'env', 'auth', 'proxyTls'], path)
+      if (o.env !== undefined) {
+        const env = obj(o.env, `${path}.env`)
+        const keys = Object.keys(env)
+        if (keys.length > 50) fail(`${path}.env`, 'at most 50 variables')
+        for (const k of keys) {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(`${path}.env.${k}`, 'is not a variable name')
+          text(env[k], `${path}.env.${k}`, 8192)
+        }
+      }
+      if (o.auth !== undefined) checkAuth(o.auth, `${path}.auth`)
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      break
+    }
+    case 'system':
+      noExtra(o, ['mode', 'name', 'resolved', 'resolveError', 'proxyTls'], path)
+      if (o.resolved !== undefined) text(o.resolved, `${path}.resolved`, 8192)
+      if (o.resolveError !== undefined) text(o.resolveError, `${path}.resolveError`, 2048)
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      break
+  }
+  return o as unknown as NetworkProfile
+}
+
+/** A profile name: 1-80 characters, no control characters, no spaces around it. */
+export function profileName(v: unknown, path: string): string {
+  const n = str(v, path, MAX_PROFILE_NAME)
+  if (/[\u0000-\u001f\u007f]/.test(n)) fail(path, 'must not contain control characters')
+  if (n.trim() !== n) fail(path, 'must not start or end with a space')
+  return n
+}
+
+export function checkProfile(v: unknown, path = 'profile'): SavedProfile {
+  const o = obj(v, path)
+  if (v === undefined) fail(path, 'must be an object')
+  noExtra(o, ['name', 'network', 'rememberPassword', 'updated'], path)
+  const name = profileName(o.name, `${path}.name`)
+  const net = checkNetwork(o.network, `${path}.network`)
+  if (net.name !== undefined && net.name !== name) fail(`${path}.network.name`, 'must be the profile name')
+  if (o.rememberPassword !== undefined) bool(o.rememberPassword, `${path}.rememberPassword`)
+  if (o.updated !== undefined) str(o.updated, `${path}.updated`, 40)
+  return o as unknown as SavedProfile
 }
 
 function rules(v: unknown): void {
@@ -253,6 +421,33 @@ const CHECKS: { [K in CommandName]: Checker } = {
     noExtra(p, ['a', 'b'], 'params')
     str(p.a, 'params.a', PARAM_LIMITS.maxPath)
     str(p.b, 'params.b', PARAM_LIMITS.maxPath)
+  },
+  'profiles.list': (p) => noExtra(p, [], 'params'),
+  'profiles.save': (p) => {
+    noExtra(p, ['profile', 'replace'], 'params')
+    checkProfile(p.profile, 'params.profile')
+    if (p.replace !== undefined) bool(p.replace, 'params.replace')
+  },
+  'profiles.rename': (p) => {
+    noExtra(p, ['from', 'to'], 'params')
+    profileName(p.from, 'params.from')
+    profileName(p.to, 'params.to')
+  },
+  'profiles.delete': (p) => {
+    noExtra(p, ['name'], 'params')
+    profileName(p.name, 'params.name')
+  },
+  'proxy.resolve': (p) => {
+    noExtra(p, ['url', 'network'], 'params')
+    const u = str(p.url, 'params.url', 8192)
+    let scheme = ''
+    try {
+      scheme = new URL(u).protocol
+    } catch {
+      fail('params.url', 'is not a URL')
+    }
+    if (!['ws:', 'wss:', 'http:', 'https:'].includes(scheme)) fail('params.url', 'must be a ws, wss, http or https URL')
+    checkNetwork(p.network, 'params.network')
   },
   'demo.start': (p) => noExtra(p, [], 'params'),
   'demo.status': (p) => noExtra(p, [], 'params'),

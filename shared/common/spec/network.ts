@@ -27,6 +27,12 @@ export interface ProxyTlsOptions {
   cert?: string
   key?: string
   passphrase?: string
+  /** Paths of CA files (PEM); a host reads them into `ca` before the spec reaches the engine (and keeps the paths for display). */
+  caFiles?: string[]
+  /** Path of the client certificate (PEM); read into `cert` by the host. */
+  certFile?: string
+  /** Path of the client key (PEM); read into `key` by the host. */
+  keyFile?: string
 }
 
 export type NetworkProfile =
@@ -55,4 +61,16 @@ export type NetworkProfile =
       proxyTls?: ProxyTlsOptions
     }
   | { mode: 'env'; name?: string; env?: Record<string, string>; auth?: ProxyAuth; /** TLS to an https:// proxy variable's proxy. */ proxyTls?: ProxyTlsOptions }
-  | { mode: 'system'; name?: string; /** Filled in by the desktop host from session.resolveProxy. */ resolved?: string; /** TLS to an HTTPS proxy the system answer chooses. */ proxyTls?: ProxyTlsOptions }
+  | {
+      mode: 'system'
+      name?: string
+      /** Filled in by the desktop host from session.resolveProxy (a PAC-style result, "PROXY p:3128; DIRECT"). */
+      resolved?: string
+      /**
+       * Set by the desktop host when session.resolveProxy failed or timed out: the route goes
+       * DIRECT, its rule says the lookup failed (never a silent DIRECT), with a warning diagnosis.
+       */
+      resolveError?: string
+      /** TLS to an HTTPS proxy the system answer chooses. */
+      proxyTls?: ProxyTlsOptions
+    }

@@ -13,7 +13,8 @@ import type { LiveFeed } from '../engine/live.ts'
 import { APP_VERSION } from '../engine/version.ts'
 import type { WiretraceEvent } from '../../common/events/index.ts'
 import type { LiveBatch } from '../../common/live.ts'
-import { toErrorData, type WiretraceErrorData } from '../../common/errors/index.ts'
+import { WiretraceError, toErrorData, type WiretraceErrorData } from '../../common/errors/index.ts'
+import type { NetworkProfile, ProxyTlsOptions } from '../../common/spec/index.ts'
 import {
   ParamError,
   isClientMessage,
@@ -24,9 +25,12 @@ import {
   type HostMessage,
   type ParamsOf,
   type RecordingInfo,
+  type ProxyResolution,
   type ResultOf,
   type SavedTarget,
 } from '../../common/protocol/index.ts'
+import { resolveRoutes } from '../net/proxy/index.ts'
+import { ProfileStore, TargetStore } from './profiles.ts'
 import { startDemoServers, type DemoServers } from '../demo/servers.ts'
 import { FIRST_SCAN_BYTES, MAX_OPEN_RECORDINGS, OpenedRecording } from './recordings.ts'
 import { sniff } from '../recording/files.ts'
@@ -44,8 +48,18 @@ export const LIVE_PREVIEW_CHARS = 4096
 export const MAX_CREDITS = 4
 /** How often a peer's feed is drained while it holds credit, ms (about one animation frame). */
 export const PUMP_INTERVAL_MS = 16
-/** Saved targets kept in the targets file. */
-export const MAX_TARGETS = 500
+export { MAX_TARGETS, MAX_PROFILES } from './profiles.ts'
+/** How long the desktop host waits for the system proxy lookup before going DIRECT (and saying so), ms. */
+export const SYSTEM_PROXY_TIMEOUT_MS = 5000
+/** Largest CA, certificate or key file a profile may name (read when a connection opens). */
+export const MAX_PEM_FILE_BYTES = 1024 * 1024
+/** How long proxy.resolve may take (a PAC file fetched and evaluated), ms. */
+export const RESOLVE_TIMEOUT_MS = 15_000
+
+/** Why a host without Electron cannot look up the system proxy. */
+export const SYSTEM_PROXY_UNAVAILABLE =
+  'only the desktop app can ask the OS for its proxy (Chromium\'s network stack, Electron session.resolveProxy); web mode and the CLI run in plain Node, ' +
+  'so System goes DIRECT here and its route says so. Use an Environment or PAC profile instead.'
 /** Recordings listed by recording.list (newest first). */
 export const MAX_RECORDINGS_LISTED = 500
 
@@ -54,13 +68,18 @@ export interface HostAdapterOptions {
   host: 'desktop' | 'web' | 'test'
   /** JSON file where named targets persist; null keeps them in memory only. */
   targetsFile?: string | null
+  /** JSON file where named network profiles persist (default: profiles.json next to targetsFile; null: memory only). */
+  profilesFile?: string | null
   /** Demo servers already started by the host (else demo.start starts them). */
   demo?: DemoServers | null
   /**
    * The desktop host resolves the system proxy for a URL (Electron's session.resolveProxy,
    * e.g. "PROXY proxy:3128; DIRECT"); other hosts have none and the route goes direct, saying so.
+   * It rejects when the lookup fails; a lookup slower than SYSTEM_PROXY_TIMEOUT_MS counts as failed.
    */
   resolveSystemProxy?: (url: string) => Promise<string>
+  /** How long to wait for resolveSystemProxy (default SYSTEM_PROXY_TIMEOUT_MS). */
+  systemProxyTimeoutMs?: number
 }
 
 type Handlers = { [K in CommandName]: (p: ParamsOf<K>) => ResultOf<K> | Promise<ResultOf<K>> }
@@ -74,11 +93,58 @@ export function livePreview(ev: WiretraceEvent): WiretraceEvent {
   return ev
 }
 
+function readPemFile(file: string, field: string): string {
+  let st: fs.Stats
+  try {
+    st = fs.statSync(file)
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' })
+  } catch (e) {
+    throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field })
+  }
+  if (st.size > MAX_PEM_FILE_BYTES) throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: ${file} is larger than ${MAX_PEM_FILE_BYTES} bytes`, { file, field })
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field })
+  }
+}
+
+/**
+ * A profile names its proxy CA, client certificate and key by path (the UI cannot hand over
+ * file contents in web mode, and a saved profile should follow the file); the host reads them
+ * into the PEM fields the engine uses, when the connection opens. The paths stay, for display.
+ */
+export function readProxyTlsFiles(network: NetworkProfile): NetworkProfile {
+  const t = (network as { proxyTls?: ProxyTlsOptions }).proxyTls
+  if (!t || (!t.caFiles?.length && !t.certFile && !t.keyFile)) return network
+  const out: ProxyTlsOptions = { ...t }
+  if (t.caFiles?.length) out.ca = [...(t.ca ?? []), ...t.caFiles.map((f, i) => readPemFile(f, `proxyTls.caFiles[${i}]`))]
+  if (t.certFile) out.cert = readPemFile(t.certFile, 'proxyTls.certFile')
+  if (t.keyFile) out.key = readPemFile(t.keyFile, 'proxyTls.keyFile')
+  return { ...network, proxyTls: out } as NetworkProfile
+}
+
+/** The warning a failed system proxy lookup leaves on the connection (it went DIRECT). */
+export function systemLookupDiagnosis(conn: string, why: string): Parameters<import('../engine/connection.ts').Connection['emit']>[0] {
+  return {
+    type: 'diagnosis',
+    conn,
+    code: 'WT_SYSTEM_PROXY_LOOKUP',
+    severity: 'warning',
+    title: 'The system proxy could not be looked up: going DIRECT',
+    explanation: `Asking the operating system for the proxy of this URL (Electron session.resolveProxy: OS settings, WPAD, PAC) failed: ${why}. The connection goes DIRECT; behind a proxy that only lets proxied traffic out, it will fail or reach a different network path than a browser.`,
+    suggestions: [
+      'Check the system proxy settings (a PAC or WPAD URL that cannot be fetched is the usual cause).',
+      'Use a Manual or PAC network profile with the proxy your browser uses.',
+    ],
+  }
+}
+
 export class HostAdapter {
   readonly engine: Engine
   readonly host: HostAdapterOptions['host']
-  private readonly targetsFile: string | null
-  private targets: SavedTarget[] | null = null
+  readonly targetStore: TargetStore
+  readonly profiles: ProfileStore
   private demo: DemoServers | null
   private demoStarting: Promise<DemoServers> | null = null
   private ownsDemo = false
@@ -89,12 +155,16 @@ export class HostAdapter {
   private readonly handlers: Handlers
 
   private readonly resolveSystemProxy?: (url: string) => Promise<string>
+  private readonly systemProxyTimeoutMs: number
 
   constructor(opts: HostAdapterOptions) {
     this.engine = opts.engine
     this.resolveSystemProxy = opts.resolveSystemProxy
+    this.systemProxyTimeoutMs = opts.systemProxyTimeoutMs ?? SYSTEM_PROXY_TIMEOUT_MS
     this.host = opts.host
-    this.targetsFile = opts.targetsFile ?? null
+    const targetsFile = opts.targetsFile ?? null
+    this.targetStore = new TargetStore(targetsFile)
+    this.profiles = new ProfileStore(opts.profilesFile !== undefined ? opts.profilesFile : targetsFile ? path.join(path.dirname(targetsFile), 'profiles.json') : null)
     this.demo = opts.demo ?? null
     // Created now so its rings hold every event from the start (range/event lookups).
     this.feed = this.engine.live()
@@ -106,15 +176,26 @@ export class HostAdapter {
         recordingsDir: this.engine.recordingsDir,
         limits: this.engine.limits,
         demo: this.demo !== null,
+        configProblems: [...this.targetStore.takeProblems(), ...this.profiles.takeProblems()],
       }),
       'session.open': async (p) => {
         let spec = p.spec
+        let lookupFailed: string | null = null
         const net = spec.network
-        if (net?.mode === 'system' && !net.resolved && this.resolveSystemProxy) {
+        if (net?.mode === 'system' && !net.resolved && !net.resolveError && this.resolveSystemProxy) {
           // Resolved before the engine opens, so the recording shows the system's answer as the rule.
-          spec = { ...spec, network: { ...net, resolved: await this.resolveSystemProxy(spec.url.replace(/^ws/i, 'http')) } }
+          const r = await this.lookupSystemProxy(spec.url)
+          if ('rule' in r) spec = { ...spec, network: { ...net, resolved: r.rule } }
+          else {
+            // Never a silent DIRECT: the rule says the lookup failed (it parses to no proxy, so the
+            // route is DIRECT), and a warning diagnosis says why.
+            lookupFailed = r.error
+            spec = { ...spec, network: { ...net, resolveError: r.error, resolved: `system proxy lookup failed: ${r.error}` } }
+          }
         }
+        if (spec.network) spec = { ...spec, network: readProxyTlsFiles(spec.network) }
         const conn = this.engine.open(spec, p.record === false ? { recordingPath: null } : {})
+        if (lookupFailed !== null) conn.emit(systemLookupDiagnosis(conn.id, lookupFailed))
         return { ...conn.summary() }
       },
       'session.send': (p) => {
@@ -158,17 +239,18 @@ export class HostAdapter {
       },
       'targets.list': () => this.allTargets(),
       'targets.save': (p) => {
-        const list = this.loadTargets().filter((t) => t.name !== p.target.name)
-        if (list.length >= MAX_TARGETS) throw new ParamError(`at most ${MAX_TARGETS} targets can be saved; delete some first`)
-        list.push({ name: p.target.name, spec: p.target.spec, ...(p.target.description ? { description: p.target.description } : {}) })
-        list.sort((a, b) => a.name.localeCompare(b.name))
-        this.saveTargets(list)
+        this.targetStore.save(p.target)
         return this.allTargets()
       },
       'targets.delete': (p) => {
-        this.saveTargets(this.loadTargets().filter((t) => t.name !== p.name))
+        this.targetStore.delete(p.name)
         return this.allTargets()
       },
+      'profiles.list': () => this.profiles.list(),
+      'profiles.save': (p) => this.profiles.save(p.profile, p.replace !== false),
+      'profiles.rename': (p) => this.profiles.rename(p.from, p.to),
+      'profiles.delete': (p) => this.profiles.delete(p.name),
+      'proxy.resolve': (p) => this.resolveProxy(p.url, p.network),
       'recording.list': () => this.listRecordings(),
       'recording.open': (p) => this.openRecording(p.path),
       'recording.status': () =>
@@ -337,45 +419,70 @@ export class HostAdapter {
   }
 
   private allTargets(): SavedTarget[] {
-    return [...(this.demo?.targets ?? []), ...this.loadTargets()]
+    return [...(this.demo?.targets ?? []), ...this.targetStore.list()]
   }
 
-  private loadTargets(): SavedTarget[] {
-    if (this.targets) return this.targets
-    this.targets = []
-    if (this.targetsFile) {
-      try {
-        const raw = JSON.parse(fs.readFileSync(this.targetsFile, 'utf8')) as { targets?: unknown }
-        if (Array.isArray(raw.targets)) {
-          for (const t of raw.targets.slice(0, MAX_TARGETS)) {
-            try {
-              validateCommand('targets.save', { target: t })
-              this.targets.push(t as SavedTarget)
-            } catch {
-              /* skip a damaged entry, keep the rest */
-            }
-          }
-        }
-      } catch {
-        /* no file yet, or unreadable: start empty */
-      }
-    }
-    return this.targets
-  }
-
-  private saveTargets(list: SavedTarget[]): void {
-    this.targets = list
-    if (!this.targetsFile) return
-    fs.mkdirSync(path.dirname(this.targetsFile), { recursive: true })
-    const tmp = `${this.targetsFile}.${process.pid}.tmp`
-    const fd = fs.openSync(tmp, 'w')
+  /**
+   * Asks the desktop host for the system proxy of a URL (ws:// asked as http://, as Chromium
+   * knows only http(s)). A rejection or no answer within SYSTEM_PROXY_TIMEOUT_MS is a failure.
+   */
+  async lookupSystemProxy(url: string): Promise<{ rule: string } | { error: string }> {
+    const ask = this.resolveSystemProxy
+    if (!ask) return { error: 'no system proxy resolver in this host' }
+    let timer: NodeJS.Timeout | undefined
+    const limit = this.systemProxyTimeoutMs
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit)
+    })
     try {
-      fs.writeSync(fd, JSON.stringify({ version: 1, targets: list }, null, 2) + '\n')
-      fs.fsyncSync(fd)
+      const rule = await Promise.race([ask(url.replace(/^ws/i, 'http')), timeout])
+      if (typeof rule !== 'string' || !rule.trim()) return { error: 'the lookup returned nothing' }
+      return { rule: rule.trim() }
+    } catch (e) {
+      return { error: ((e as Error)?.message || String(e)).slice(0, 500) }
     } finally {
-      fs.closeSync(fd)
+      clearTimeout(timer)
     }
-    fs.renameSync(tmp, this.targetsFile)
+  }
+
+  /** proxy.resolve: the route a profile gives for a URL, without connecting. */
+  private async resolveProxy(url: string, network: NetworkProfile): Promise<ProxyResolution> {
+    const t0 = performance.now()
+    const took = (): number => Math.round((performance.now() - t0) * 10) / 10
+    let net = network
+    if (net.mode === 'system' && !net.resolved) {
+      if (!this.resolveSystemProxy) return { available: false, why: SYSTEM_PROXY_UNAVAILABLE, source: 'system', routes: ['DIRECT'], ms: took() }
+      const r = await this.lookupSystemProxy(url)
+      if (!('rule' in r)) {
+        return {
+          available: true,
+          source: 'system',
+          rule: `system proxy lookup failed: ${r.error}`,
+          routes: ['DIRECT'],
+          error: { code: 'WT_SYSTEM_PROXY_LOOKUP', message: `the system proxy lookup failed: ${r.error}` },
+          ms: took(),
+        }
+      }
+      net = { ...net, resolved: r.rule }
+    }
+    const ac = new AbortController()
+    const timer = setTimeout(() => ac.abort(), RESOLVE_TIMEOUT_MS)
+    try {
+      const { routes, problem } = await resolveRoutes(new URL(url), net, ac.signal)
+      const first = routes[0]
+      return {
+        available: true,
+        ...(first ? { source: first.source, rule: first.rule } : {}),
+        routes: routes.map((r) => r.label),
+        ...(first?.detail ? { detail: first.detail } : {}),
+        ...(problem ? { error: { code: problem.code, message: problem.message } } : {}),
+        ms: took(),
+      }
+    } catch (e) {
+      return { available: true, source: net.mode, routes: [], error: toErrorData(e, 'WT_PROXY_URL_INVALID'), ms: took() }
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private listRecordings(): RecordingInfo[] {

@@ -135,14 +135,14 @@ describe('composer form', () => {
   })
   it('parses proxy URLs with credentials', () => {
     expect(parseProxyUrl('socks5h://u%40x:p@127.0.0.1:1080')).toEqual({ mode: 'manual', proxy: { kind: 'socks5h', host: '127.0.0.1', port: 1080, auth: { username: 'u@x', password: 'p' } } })
-    expect(() => parseProxyUrl('ftp://x')).toThrow(/not supported/)
+    expect(() => parseProxyUrl('ftp://x')).toThrow(/not a proxy type/)
   })
   it('explains what is missing', () => {
     expect(() => formToSpec(DEFAULT_FORM)).toThrow(/Enter a URL/)
-    expect(() => formToSpec({ ...DEFAULT_FORM, url: 'ws://x', network: 'manual' })).toThrow(/proxy URL/)
+    expect(() => formToSpec({ ...DEFAULT_FORM, url: 'ws://x', network: 'custom' })).toThrow(/Network: set up the custom profile/)
   })
   it('round-trips through a saved target', () => {
-    const f = { ...DEFAULT_FORM, name: 'n', url: 'wss://h/s', headers: 'A: 1', network: 'manual' as const, proxyUrl: 'http://p:3128', reconnect: true, insecure: true }
+    const f = { ...DEFAULT_FORM, name: 'n', url: 'wss://h/s', headers: 'A: 1', network: 'custom' as const, draft: parseProxyUrl('http://p:3128'), reconnect: true, insecure: true }
     const back = specToForm(formToSpec(f))
     expect(formToSpec(back)).toEqual(formToSpec(f))
   })

@@ -3,7 +3,9 @@
  * the next animation frame (all queued batches at once) and acknowledged after, so the host
  * sends at most what the renderer can paint and coalesces the rest.
  */
-import type { HostClient, LinkState, SavedTarget, HostInfo, DemoInfo, RecordingInfo, RecordingStatus, RecoveryOffer } from '../../../../shared/common/protocol/index.ts'
+import type { HostClient, LinkState, SavedTarget, HostInfo, DemoInfo, RecordingInfo, RecordingStatus, RecoveryOffer, SavedProfile, ProfileList, ProxyResolution } from '../../../../shared/common/protocol/index.ts'
+import { MAX_PROFILES } from '../../../../shared/common/protocol/profiles.ts'
+import type { NetworkProfile } from '../../../../shared/common/spec/index.ts'
 import type { LiveBatch, ConnectionSummary } from '../../../../shared/common/live.ts'
 import type { ConnectionSpec, SendItem } from '../../../../shared/common/spec/index.ts'
 import type { WiretraceEvent } from '../../../../shared/common/events/index.ts'
@@ -33,6 +35,12 @@ export class AppState {
   summaries: ConnectionSummary[] = $state.raw([])
   selectedId: string | null = $state(null)
   targets: SavedTarget[] = $state.raw([])
+  /** Saved network profiles, where the host keeps them and how many it keeps at most. */
+  profiles: SavedProfile[] = $state.raw([])
+  profilesFile: string | null = $state(null)
+  profileLimit = $state(MAX_PROFILES)
+  /** A saved target to load into the composer (set by the sidebar, taken by the composer). */
+  composerLoad: SavedTarget | null = $state.raw(null)
   demo: DemoInfo = $state.raw({ running: false, targets: [] })
   recordings: RecordingInfo[] = $state.raw([])
   filter: FilterSpec = $state({ ...EMPTY_FILTER })
@@ -85,6 +93,9 @@ export class AppState {
     ])
     this.info = info
     this.targets = targets
+    const problems = info.configProblems ?? []
+    if (problems.length) this.say({ code: problems[0]!.code, message: problems.map((p) => p.message).join(' · ') })
+    void this.refreshProfiles()
     void this.refreshRecordings()
     this.demo = demo
     for (const s of list) this.upsert(s)
@@ -334,11 +345,46 @@ export class AppState {
 
   async saveTarget(target: SavedTarget): Promise<void> {
     try {
-      this.targets = await this.host.call('targets.save', { target })
+      this.targets = await this.host.call('targets.save', { target: $state.snapshot(target) })
       this.say(`Saved target "${target.name}"`, 'info')
     } catch (e) {
       this.say(e)
     }
+  }
+
+  private setProfiles(l: ProfileList): void {
+    this.profiles = l.profiles
+    this.profilesFile = l.file
+    this.profileLimit = l.limit
+  }
+
+  async refreshProfiles(): Promise<void> {
+    try {
+      this.setProfiles(await this.host.call('profiles.list', {}))
+    } catch {
+      /* an older host: no saved profiles */
+    }
+  }
+
+  /** Saves a network profile; throws the host's error (WT_PROFILE_EXISTS...) for the editor to show. */
+  async saveProfile(profile: SavedProfile, replace: boolean): Promise<void> {
+    // A snapshot: parts of it may come from $state (proxies do not cross a MessagePort).
+    this.setProfiles(await this.host.call('profiles.save', { profile: $state.snapshot(profile), replace }))
+    this.say(`Saved network profile "${profile.name}"`, 'info')
+  }
+
+  async renameProfile(from: string, to: string): Promise<void> {
+    this.setProfiles(await this.host.call('profiles.rename', { from, to }))
+  }
+
+  async deleteProfile(name: string): Promise<void> {
+    this.setProfiles(await this.host.call('profiles.delete', { name }))
+    this.say(`Deleted network profile "${name}"`, 'info')
+  }
+
+  /** The route a profile gives for a URL, asked of the host before connecting. */
+  async resolveRoute(url: string, network: NetworkProfile): Promise<ProxyResolution> {
+    return this.host.call('proxy.resolve', { url, network: $state.snapshot(network) })
   }
 
   async deleteTarget(name: string): Promise<void> {

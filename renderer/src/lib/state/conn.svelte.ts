@@ -118,6 +118,8 @@ export class ConnView {
   chartVersion = $state(0)
   /** Time of the first message after the latest open, for the waterfall. */
   firstMessageTs: number | null = $state(null)
+  /** The saved network profile the connection used (its conn.start's network.name), named on the route. */
+  profileName: string | null = $state(null)
 
   readonly rows: Row[] = []
   /** bytes/s in, out; msgs/s in, out; bufferedAmount; writableLength. */
@@ -253,7 +255,7 @@ export class ConnView {
     const out: Row[] = []
     for (const ev of events) {
       if (ev.seq < from || ev.seq >= to) continue
-      const row = toRow(ev)
+      const row = this.toRow(ev)
       if (row) out.push(row)
     }
     return out
@@ -459,7 +461,7 @@ export class ConnView {
       else if (t === 'ws.pong' && ev.rttMs !== undefined) this.rtt.insert(ev.ts / 1000, ev.rttMs)
       else if (t === 'h2.ping') this.rtt.insert(ev.ts / 1000, ev.rttMs)
       if (LIFECYCLE.has(t)) life.push(ev)
-      const row = toRow(ev)
+      const row = this.toRow(ev)
       if (row) newRows.push(row)
     }
     this.chartsChanged = true
@@ -545,14 +547,24 @@ export class ConnView {
     }
     if (this.windowEnd !== null) {
       // Browsing back: the newer events stay in the recording.
+      if (t === 'conn.start') this.toRow(ev)
       this.newerChanged = true
       return
     }
-    const row = toRow(ev)
+    const row = this.toRow(ev)
     if (row) {
       this.rows.push(row)
       this.rowsChanged = true
     }
+  }
+
+  /** A row for an event; the connection's start names its network profile, which the route row shows. */
+  private toRow(ev: WiretraceEvent): Row | null {
+    if (ev.type === 'conn.start') {
+      const name = ev.spec.network?.name ?? null
+      if (name !== this.profileName) this.profileName = name
+    }
+    return toRow(ev, this.profileName)
   }
 
   addCoalesced(n: number): void {

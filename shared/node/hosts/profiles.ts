@@ -1,0 +1,182 @@
+/**
+ * Saved network profiles (profiles.json) and saved targets (targets.json) as the hosts keep
+ * them: bounded, checked on the way in and on the way back from disk, written atomically with
+ * mode 0600, passwords kept only when the user asked for it. Never imports electron.
+ */
+import { WiretraceError, type WiretraceErrorData } from '../../common/errors/index.ts'
+import { ParamError, checkProfile, validateCommand } from '../../common/protocol/validate.ts'
+import { MAX_PROFILES, hasSecrets, stripSecrets, type ProfileList, type SavedProfile } from '../../common/protocol/profiles.ts'
+import type { SavedTarget } from '../../common/protocol/commands.ts'
+import type { ConnectionSpec } from '../../common/spec/index.ts'
+import { loadList, writeList } from './store.ts'
+
+export { MAX_PROFILES } from '../../common/protocol/profiles.ts'
+/** Saved targets kept in the targets file. */
+export const MAX_TARGETS = 500
+
+const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase()
+
+/** The profile as it is written: named, secrets stripped unless remembered, stamped. */
+function stored(p: SavedProfile, now: Date): SavedProfile {
+  const remember = p.rememberPassword === true
+  const network = { ...(remember ? p.network : stripSecrets(p.network)), name: p.name }
+  return { name: p.name, network, ...(remember ? { rememberPassword: true } : {}), updated: now.toISOString() }
+}
+
+export class ProfileStore {
+  readonly file: string | null
+  readonly limit: number
+  private items: SavedProfile[] | null = null
+  private problems: WiretraceErrorData[] = []
+  private readonly now: () => Date
+
+  constructor(file: string | null, opts: { limit?: number; now?: () => Date } = {}) {
+    this.file = file
+    this.limit = opts.limit ?? MAX_PROFILES
+    this.now = opts.now ?? (() => new Date())
+  }
+
+  /** Problems met reading the file, handed out once. */
+  takeProblems(): WiretraceErrorData[] {
+    this.load()
+    return this.problems.splice(0)
+  }
+
+  list(): ProfileList {
+    return { profiles: this.load().slice(), file: this.file, limit: this.limit }
+  }
+
+  get(name: string): SavedProfile | undefined {
+    return this.load().find((p) => same(p.name, name))
+  }
+
+  /** Saves a profile. `replace` false refuses an existing name (WT_PROFILE_EXISTS). */
+  save(p: SavedProfile, replace: boolean): ProfileList {
+    const list = this.load()
+    const at = list.findIndex((x) => same(x.name, p.name))
+    if (at >= 0 && !replace) throw new WiretraceError('WT_PROFILE_EXISTS', `a profile named "${list[at]!.name}" already exists: choose another name, or save over it`, { name: p.name })
+    if (at < 0 && list.length >= this.limit) throw new WiretraceError('WT_PROFILES_FULL', `at most ${this.limit} network profiles can be saved; delete one first`, { limit: this.limit })
+    const next = list.filter((_, i) => i !== at)
+    next.push(stored(p, this.now()))
+    return this.commit(next)
+  }
+
+  rename(from: string, to: string): ProfileList {
+    const list = this.load()
+    const at = list.findIndex((x) => same(x.name, from))
+    if (at < 0) throw new WiretraceError('WT_PROFILE_NOT_FOUND', `no saved profile is named "${from}"`, { name: from })
+    const clash = list.findIndex((x) => same(x.name, to))
+    if (clash >= 0 && clash !== at) throw new WiretraceError('WT_PROFILE_EXISTS', `a profile named "${list[clash]!.name}" already exists`, { name: to })
+    const old = list[at]!
+    const next = list.slice()
+    next[at] = { ...old, name: to, network: { ...old.network, name: to }, updated: this.now().toISOString() }
+    return this.commit(next)
+  }
+
+  delete(name: string): ProfileList {
+    const list = this.load()
+    if (!list.some((x) => same(x.name, name))) throw new WiretraceError('WT_PROFILE_NOT_FOUND', `no saved profile is named "${name}"`, { name })
+    return this.commit(list.filter((x) => !same(x.name, name)))
+  }
+
+  private commit(next: SavedProfile[]): ProfileList {
+    next.sort((a, b) => a.name.localeCompare(b.name))
+    // Written first: when the disk refuses, the list stays as it was.
+    if (this.file) writeList(this.file, 'profiles', next)
+    this.items = next
+    return this.list()
+  }
+
+  private load(): SavedProfile[] {
+    if (this.items) return this.items
+    if (!this.file) return (this.items = [])
+    const r = loadList(this.file, 'profiles', (e) => checkProfile(e, 'profile'), this.limit, 'network profiles', this.now())
+    if (r.problem) this.problems.push(r.problem)
+    this.items = r.items
+    return this.items
+  }
+}
+
+/** Removes a password from a URL's userinfo ("wss://u:pw@h/" → "wss://u@h/"), leaving the rest as typed. */
+function urlWithoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1@')
+}
+
+/** Whether a target's spec holds a password: the URL's, the proxy's, a key passphrase. */
+export function specHasSecrets(spec: ConnectionSpec): boolean {
+  return urlWithoutPassword(spec.url) !== spec.url || !!spec.tls?.passphrase || (!!spec.network && hasSecrets(spec.network))
+}
+
+/** The spec without its passwords (the user names stay, so the UI can ask). */
+export function stripSpecSecrets(spec: ConnectionSpec): ConnectionSpec {
+  const out: ConnectionSpec = { ...spec, url: urlWithoutPassword(spec.url) }
+  if (spec.network) out.network = stripSecrets(spec.network)
+  if (spec.tls?.passphrase) {
+    out.tls = { ...spec.tls }
+    delete out.tls.passphrase
+  }
+  return out
+}
+
+/** Saved targets: the same file rules as profiles (0600, atomic, kept aside when unreadable). */
+export class TargetStore {
+  readonly file: string | null
+  private items: SavedTarget[] | null = null
+  private problems: WiretraceErrorData[] = []
+
+  constructor(file: string | null) {
+    this.file = file
+  }
+
+  takeProblems(): WiretraceErrorData[] {
+    this.load()
+    return this.problems.splice(0)
+  }
+
+  list(): SavedTarget[] {
+    return this.load().slice()
+  }
+
+  save(t: SavedTarget): SavedTarget[] {
+    const list = this.load().filter((x) => x.name !== t.name)
+    if (list.length >= MAX_TARGETS) throw new ParamError(`at most ${MAX_TARGETS} targets can be saved; delete some first`)
+    const remember = t.rememberPassword === true
+    list.push({
+      name: t.name,
+      spec: remember ? t.spec : stripSpecSecrets(t.spec),
+      ...(t.description ? { description: t.description } : {}),
+      ...(remember ? { rememberPassword: true } : {}),
+    })
+    return this.commit(list)
+  }
+
+  delete(name: string): SavedTarget[] {
+    return this.commit(this.load().filter((t) => t.name !== name))
+  }
+
+  private commit(next: SavedTarget[]): SavedTarget[] {
+    next.sort((a, b) => a.name.localeCompare(b.name))
+    if (this.file) writeList(this.file, 'targets', next)
+    this.items = next
+    return this.list()
+  }
+
+  private load(): SavedTarget[] {
+    if (this.items) return this.items
+    if (!this.file) return (this.items = [])
+    const r = loadList(
+      this.file,
+      'targets',
+      (e) => {
+        const t = validateCommand('targets.save', { target: e }).target
+        // Saved before passwords were optional: they were kept, so they stay kept (the file is 0600 now).
+        return t.rememberPassword === undefined && specHasSecrets(t.spec) ? { ...t, rememberPassword: true } : t
+      },
+      MAX_TARGETS,
+      'targets',
+    )
+    if (r.problem) this.problems.push(r.problem)
+    this.items = r.items.filter((t) => !t.demo)
+    return this.items
+  }
+}

@@ -1,0 +1,250 @@
+// The hosts' saved network profiles (profiles.json) and saved targets (targets.json): atomic
+// writes with mode 0600, passwords kept only when remembered, bounded counts, stable error
+// codes, and a damaged file kept aside (never overwritten) with a clear problem.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { ProfileStore, TargetStore, MAX_TARGETS } from '../../shared/node/hosts/profiles.ts'
+import { loadList, writeList, MAX_CONFIG_FILE_BYTES } from '../../shared/node/hosts/store.ts'
+import { HostAdapter } from '../../shared/node/hosts/adapter.ts'
+import { Engine } from '../../shared/node/engine/engine.ts'
+import { WiretraceError } from '../../shared/common/errors/index.ts'
+import { MAX_PROFILES, type SavedProfile } from '../../shared/common/protocol/profiles.ts'
+import type { NetworkProfile } from '../../shared/common/spec/index.ts'
+
+let dir: string
+let file: string
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-profiles-'))
+  file = path.join(dir, 'profiles.json')
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+const manual = (password = 'S3cret!'): NetworkProfile => ({
+  mode: 'manual',
+  proxy: { kind: 'http', host: '127.0.0.1', port: 3128, auth: { username: 'alice', password, schemes: ['ntlm', 'basic'], domain: 'CORP' } },
+  httpMode: 'forward',
+  noProxy: 'localhost, .internal',
+})
+const profile = (name: string, extra: Partial<SavedProfile> = {}): SavedProfile => ({ name, network: manual(), ...extra })
+const mode = (f: string): number => fs.statSync(f).mode & 0o777
+const temps = (): string[] => fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))
+
+function codeOf(f: () => unknown): string {
+  try {
+    f()
+  } catch (e) {
+    expect(e).toBeInstanceOf(WiretraceError)
+    return (e as WiretraceError).code
+  }
+  throw new Error('expected a throw')
+}
+
+describe('profiles.json', () => {
+  it('writes atomically (a new file renamed over the old), mode 0600, no temp left', () => {
+    const s = new ProfileStore(file)
+    s.save(profile('Office'), true)
+    expect(mode(file)).toBe(0o600)
+    const ino = fs.statSync(file).ino
+    s.save(profile('Home'), true)
+    // Replaced by a rename, never rewritten in place: a crash leaves the old or the new file whole.
+    expect(fs.statSync(file).ino).not.toBe(ino)
+    expect(mode(file)).toBe(0o600)
+    expect(temps()).toEqual([])
+    const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number; profiles: SavedProfile[] }
+    expect(raw.version).toBe(1)
+    expect(raw.profiles.map((p) => p.name)).toEqual(['Home', 'Office'])
+    // Read back by a new store (a restart), every field as saved.
+    const again = new ProfileStore(file).list()
+    expect(again.profiles[1]).toMatchObject({ name: 'Office', network: { ...manual(''), name: 'Office' } })
+    expect(again.file).toBe(file)
+    expect(again.limit).toBe(MAX_PROFILES)
+  })
+
+  it('creates the directory private to the user', () => {
+    const nested = path.join(dir, 'a', 'b', 'profiles.json')
+    new ProfileStore(nested).save(profile('x'), true)
+    expect(mode(path.dirname(nested))).toBe(0o700)
+    expect(mode(nested)).toBe(0o600)
+  })
+
+  it('a failed write leaves the old file and the list as they were (WT_CONFIG_WRITE)', () => {
+    const s = new ProfileStore(file)
+    s.save(profile('Office'), true)
+    const before = fs.readFileSync(file)
+    vi.spyOn(fs, 'renameSync').mockImplementationOnce(() => {
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })
+    })
+    expect(codeOf(() => s.save(profile('Home'), true))).toBe('WT_CONFIG_WRITE')
+    expect(fs.readFileSync(file)).toEqual(before)
+    expect(s.list().profiles.map((p) => p.name)).toEqual(['Office'])
+    expect(temps()).toEqual([])
+  })
+
+  it('drops the password unless remembered; remembered ones stay in the 0600 file', () => {
+    const s = new ProfileStore(file)
+    s.save(profile('Forget'), true)
+    s.save(profile('Keep', { rememberPassword: true }), true)
+    const text = fs.readFileSync(file, 'utf8')
+    expect(text.match(/S3cret!/g)?.length).toBe(1)
+    const [forget, keep] = [s.list().profiles.find((p) => p.name === 'Forget')!, s.list().profiles.find((p) => p.name === 'Keep')!]
+    expect(forget.network).toMatchObject({ proxy: { auth: { username: 'alice', password: '' } } })
+    expect(forget.rememberPassword).toBeUndefined()
+    expect(keep).toMatchObject({ rememberPassword: true, network: { proxy: { auth: { password: 'S3cret!' } } } })
+    // A key passphrase is a password too; a key file path is not a secret and stays.
+    s.save({ name: 'TLS', network: { mode: 'manual', proxy: { kind: 'https', host: 'p', port: 443 }, proxyTls: { keyFile: '/k.pem', certFile: '/c.pem', passphrase: 'pp' } } }, true)
+    const tlsP = s.list().profiles.find((p) => p.name === 'TLS')!.network as Extract<NetworkProfile, { mode: 'manual' }>
+    expect(tlsP.proxyTls).toEqual({ keyFile: '/k.pem', certFile: '/c.pem' })
+  })
+
+  it('is bounded: the limit refuses a new name (WT_PROFILES_FULL), replacing one still works', () => {
+    const s = new ProfileStore(file, { limit: 3 })
+    for (const n of ['a', 'b', 'c']) s.save(profile(n), true)
+    expect(codeOf(() => s.save(profile('d'), true))).toBe('WT_PROFILES_FULL')
+    expect(() => s.save(profile('b', { network: { mode: 'system' } }), true)).not.toThrow()
+    expect(s.list().profiles.find((p) => p.name === 'b')!.network).toEqual({ mode: 'system', name: 'b' })
+    expect(MAX_PROFILES).toBe(100)
+  })
+
+  it('Save as never overwrites, rename checks both names, delete names the missing one', () => {
+    const s = new ProfileStore(file)
+    s.save(profile('Office'), true)
+    expect(codeOf(() => s.save(profile('office'), false))).toBe('WT_PROFILE_EXISTS')
+    s.save(profile('Home'), false)
+    expect(codeOf(() => s.rename('Home', 'OFFICE'))).toBe('WT_PROFILE_EXISTS')
+    expect(codeOf(() => s.rename('Nope', 'x'))).toBe('WT_PROFILE_NOT_FOUND')
+    s.rename('Home', 'Home 2')
+    expect(s.list().profiles.map((p) => [p.name, p.network.name])).toEqual([['Home 2', 'Home 2'], ['Office', 'Office']])
+    // A case change of its own name is a rename, not a clash.
+    s.rename('Office', 'OFFICE')
+    expect(codeOf(() => s.delete('gone'))).toBe('WT_PROFILE_NOT_FOUND')
+    s.delete('home 2')
+    expect(new ProfileStore(file).list().profiles.map((p) => p.name)).toEqual(['OFFICE'])
+  })
+
+  it('a file that is not JSON is kept aside byte for byte, with a clear problem; saving starts a new one', () => {
+    const garbage = '{"version":1,"profiles":[{"name":"Office",'
+    fs.writeFileSync(file, garbage)
+    const s = new ProfileStore(file, { now: () => new Date('2026-11-27T10:15:00Z') })
+    expect(s.list().profiles).toEqual([])
+    const [problem] = s.takeProblems()
+    expect(problem).toMatchObject({ code: 'WT_CONFIG_DAMAGED' })
+    expect(problem!.message).toMatch(/profiles\.json: not valid JSON .*kept as profiles\.json\.bad-20261127T101500Z; starting with no saved network profiles/)
+    const aside = path.join(dir, 'profiles.json.bad-20261127T101500Z')
+    expect(fs.readFileSync(aside, 'utf8')).toBe(garbage)
+    expect(fs.existsSync(file)).toBe(false)
+    expect(s.takeProblems()).toEqual([])
+    s.save(profile('Fresh'), true)
+    expect(fs.readFileSync(aside, 'utf8')).toBe(garbage)
+    expect(new ProfileStore(file).list().profiles.map((p) => p.name)).toEqual(['Fresh'])
+  })
+
+  it('bad entries are skipped, the others load, and the whole file is copied aside first', () => {
+    const good = { name: 'Good', network: { mode: 'env', name: 'Good' } }
+    const bad = { name: 'Bad', network: { mode: 'manual', proxy: { kind: 'ftp', host: 'x', port: 1 } } }
+    const original = JSON.stringify({ version: 1, profiles: [good, bad, { name: 'Port', network: { mode: 'manual', proxy: { kind: 'http', host: 'x', port: 70000 } } }] })
+    fs.writeFileSync(file, original)
+    const s = new ProfileStore(file, { now: () => new Date('2026-11-27T10:15:00Z') })
+    expect(s.list().profiles.map((p) => p.name)).toEqual(['Good'])
+    const [problem] = s.takeProblems()
+    expect(problem!.code).toBe('WT_CONFIG_DAMAGED')
+    expect(problem!.message).toContain('2 entries skipped (entry 2: profile.network.proxy.kind: must be one of')
+    expect(problem!.message).toContain('entry 3: profile.network.proxy.port: must be an integer from 1 to 65535')
+    expect(fs.readFileSync(path.join(dir, 'profiles.json.bad-20261127T101500Z'), 'utf8')).toBe(original)
+    expect(mode(path.join(dir, 'profiles.json.bad-20261127T101500Z'))).toBe(0o600)
+  })
+
+  it('a second damaged file gets its own aside name; an oversized one is kept aside unread', () => {
+    const now = new Date('2026-11-27T10:15:00Z')
+    fs.writeFileSync(file, 'x')
+    loadList(file, 'profiles', (e) => e, 10, 'profiles', now)
+    fs.writeFileSync(file, 'y')
+    loadList(file, 'profiles', (e) => e, 10, 'profiles', now)
+    expect(fs.readdirSync(dir).sort()).toEqual(['profiles.json.bad-20261127T101500Z', 'profiles.json.bad-20261127T101500Z-2'])
+    fs.writeFileSync(file, Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1, 0x20))
+    const r = loadList(file, 'profiles', (e) => e, 10, 'profiles', now)
+    expect(r.problem?.message).toMatch(/larger than/)
+    expect(fs.existsSync(file)).toBe(false)
+  })
+
+  it('writeList refuses with WT_CONFIG_WRITE when the place is not a directory', () => {
+    fs.writeFileSync(path.join(dir, 'file'), '')
+    expect(codeOf(() => writeList(path.join(dir, 'file', 'profiles.json'), 'profiles', []))).toBe('WT_CONFIG_WRITE')
+  })
+})
+
+describe('targets.json', () => {
+  const spec = { url: 'wss://bob:UrlPw@example.test/s', transport: 'ws' as const, network: manual(), tls: { passphrase: 'KeyPw' } }
+
+  it('an existing file (0644, passwords in it) still loads, is made 0600, and keeps what it had', () => {
+    const tfile = path.join(dir, 'targets.json')
+    fs.writeFileSync(tfile, JSON.stringify({ version: 1, targets: [{ name: 'old', spec }] }), { mode: 0o644 })
+    fs.chmodSync(tfile, 0o644)
+    const s = new TargetStore(tfile)
+    const [t] = s.list()
+    expect(mode(tfile)).toBe(0o600)
+    // Saved before passwords were optional: it was kept, so it stays (marked remembered).
+    expect(t).toMatchObject({ name: 'old', rememberPassword: true, spec: { network: { proxy: { auth: { password: 'S3cret!' } } } } })
+    expect(s.takeProblems()).toEqual([])
+  })
+
+  it('strips passwords (proxy, URL, key passphrase) unless remembered; writes 0600 atomically', () => {
+    const tfile = path.join(dir, 'targets.json')
+    const s = new TargetStore(tfile)
+    s.save({ name: 'forget', spec })
+    s.save({ name: 'keep', spec, rememberPassword: true })
+    expect(mode(tfile)).toBe(0o600)
+    const text = fs.readFileSync(tfile, 'utf8')
+    for (const secret of ['S3cret!', 'UrlPw', 'KeyPw']) expect(text.match(new RegExp(secret, 'g'))?.length).toBe(1)
+    const forget = new TargetStore(tfile).list().find((t) => t.name === 'forget')!
+    expect(forget.spec.url).toBe('wss://bob@example.test/s')
+    expect(forget.spec.network).toMatchObject({ proxy: { auth: { username: 'alice', password: '' } } })
+    expect(forget.spec.tls).toEqual({})
+    expect(temps()).toEqual([])
+    expect(MAX_TARGETS).toBe(500)
+  })
+})
+
+describe('the adapter', () => {
+  it('serves profiles.* with coded errors, keeps profiles.json next to targets.json, reports a damaged file once', async () => {
+    fs.writeFileSync(file, 'not json')
+    const engine = new Engine({ recordingsDir: null, host: 'test' })
+    const a = new HostAdapter({ engine, host: 'test', targetsFile: path.join(dir, 'targets.json') })
+    try {
+      const info = await a.dispatch('host.info', {})
+      expect(info).toMatchObject({ ok: true, result: { configProblems: [{ code: 'WT_CONFIG_DAMAGED' }] } })
+      expect(await a.dispatch('host.info', {})).toMatchObject({ ok: true, result: { configProblems: [] } })
+      const saved = await a.dispatch('profiles.save', { profile: profile('Office') })
+      expect(saved).toMatchObject({ ok: true, result: { file, limit: MAX_PROFILES, profiles: [{ name: 'Office' }] } })
+      expect(await a.dispatch('profiles.save', { profile: profile('Office'), replace: false })).toMatchObject({ ok: false, error: { code: 'WT_PROFILE_EXISTS' } })
+      expect(await a.dispatch('profiles.rename', { from: 'x', to: 'y' })).toMatchObject({ ok: false, error: { code: 'WT_PROFILE_NOT_FOUND' } })
+      expect(await a.dispatch('profiles.delete', { name: 'Office' })).toMatchObject({ ok: true, result: { profiles: [] } })
+      const bad = await a.dispatch('profiles.save', { profile: { name: 'x', network: { mode: 'manual', proxy: { kind: 'http', host: 'p', port: 0 } } } })
+      expect(bad).toMatchObject({ ok: false, error: { code: 'WT_USAGE', message: 'params.profile.network.proxy.port: must be an integer from 1 to 65535' } })
+    } finally {
+      await a.close()
+      await engine.shutdown()
+    }
+  })
+
+  it('reads the proxy CA, certificate and key files a profile names when the connection opens, naming a missing one', async () => {
+    const { readProxyTlsFiles } = await import('../../shared/node/hosts/adapter.ts')
+    fs.writeFileSync(path.join(dir, 'ca.pem'), 'CA PEM')
+    fs.writeFileSync(path.join(dir, 'c.pem'), 'CERT PEM')
+    fs.writeFileSync(path.join(dir, 'k.pem'), 'KEY PEM')
+    const n: NetworkProfile = { mode: 'manual', proxy: { kind: 'https', host: 'p', port: 443 }, proxyTls: { caFiles: [path.join(dir, 'ca.pem')], certFile: path.join(dir, 'c.pem'), keyFile: path.join(dir, 'k.pem') } }
+    expect(readProxyTlsFiles(n)).toMatchObject({ proxyTls: { ca: ['CA PEM'], cert: 'CERT PEM', key: 'KEY PEM', caFiles: [path.join(dir, 'ca.pem')] } })
+    const missing: NetworkProfile = { ...n, proxyTls: { caFiles: [path.join(dir, 'nope.pem')] } }
+    let err: unknown
+    try {
+      readProxyTlsFiles(missing)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toMatchObject({ code: 'WT_FILE_UNREADABLE', message: expect.stringMatching(/^proxyTls\.caFiles\[0\]: cannot read .*nope\.pem \(ENOENT\)/) })
+  })
+})
