@@ -4,6 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import http from 'node:http'
 import http2 from 'node:http2'
 import net from 'node:net'
+import tls from 'node:tls'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { X509Certificate } from 'node:crypto'
 import { wsServer, type Running } from '../fixtures/ws-servers.ts'
 import { makeCa } from '../fixtures/certs.ts'
 import { run, start } from '../fixtures/engine.ts'
@@ -37,6 +42,61 @@ const via = (l: Lab, auth?: { username: string; password: string }, extra: Parti
 function diagnosed(events: WiretraceEvent[]): string[] {
   const d = new Diagnoser('x')
   return events.map((e) => d.observe(e)?.code).filter((c): c is string => !!c)
+}
+
+/** A TCP origin that runs `talk` on each connection. */
+async function tcpOrigin(talk: (s: net.Socket) => void): Promise<number> {
+  const srv = net.createServer((s) => {
+    s.on('error', () => undefined)
+    talk(s)
+  })
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
+  cleanup.push(() => new Promise((res) => srv.close(() => res())))
+  return (srv.address() as net.AddressInfo).port
+}
+
+interface Arrival {
+  /** ms since the tunnel was up. */
+  t: number
+  n: number
+}
+/**
+ * A raw client through the lab: CONNECT to the origin, then every downstream chunk with its
+ * arrival time, until the connection ends, errors or `until` bytes arrived.
+ */
+function tunnel(l: Lab, port: number, until = Infinity): Promise<{ arrivals: Arrival[]; bytes: number; error: NodeJS.ErrnoException | null; ms: number }> {
+  return new Promise((resolve) => {
+    const s = net.connect(l.port, '127.0.0.1', () => s.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`))
+    let head = Buffer.alloc(0)
+    let t0 = 0
+    let bytes = 0
+    let error: NodeJS.ErrnoException | null = null
+    const arrivals: Arrival[] = []
+    let done = false
+    const finish = (): void => {
+      if (done) return
+      done = true
+      s.destroy()
+      resolve({ arrivals, bytes, error, ms: arrivals.length ? arrivals.at(-1)!.t : 0 })
+    }
+    const body = (d: Buffer): void => {
+      if (!d.length) return
+      bytes += d.length
+      arrivals.push({ t: performance.now() - t0, n: d.length })
+      if (bytes >= until) finish()
+    }
+    s.on('data', (d: Buffer) => {
+      if (t0) return body(d)
+      head = Buffer.concat([head, d])
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) return
+      expect(head.subarray(0, 12).toString()).toBe('HTTP/1.1 200')
+      t0 = performance.now()
+      body(head.subarray(end + 4))
+    })
+    s.on('error', (e) => (error = e))
+    s.on('close', finish)
+  })
 }
 
 describe('proxy lab', () => {
@@ -98,6 +158,8 @@ describe('proxy lab', () => {
     const r = await run({ url: o.url, transport: 'ws', network: via(l), reconnect: { enabled: false } })
     expect(r.of('ws.message')).toHaveLength(0)
     expect(r.end.exitCode).not.toBe(0)
+    // The engine saw a TCP reset, not a clean close or a timeout.
+    expect(r.of('error').map((e) => e.code), JSON.stringify(r.of('error'))).toContain('WT_CONNECTION_RESET')
     expect(l.log().some((e) => e.detail === 'reset after the first 400 downstream bytes')).toBe(true)
   })
 
@@ -210,5 +272,169 @@ describe('proxy lab', () => {
       dial({ url: new URL(`https://localhost:${port}/`), secure: true, alpn: ['h2'], tls: { ca: [l.caCert] }, network: via(l), purpose: 'http', signal: ac.signal }, { conn: 't', emit: (e) => events3.push(e), limits: DEFAULT_LIMITS }),
     ).rejects.toMatchObject({ code: 'WT_TLS_HANDSHAKE' })
     expect(events3.filter((e) => e.type === 'diagnosis').map((e) => (e as { code: string }).code)).toEqual(['WT_H2_ALPN'])
+  })
+  it('limits bandwidth in small paced slices: 100 KB at 50 KB/s takes about 2 s, not one burst per 64 KiB read', async () => {
+    const port = await tcpOrigin((s) => s.end(Buffer.alloc(100_000, 0x61)))
+    const l = await lab({ bandwidthBps: 50_000 })
+    const r = await tunnel(l, port, 100_000)
+    expect(r.bytes).toBe(100_000)
+    expect(r.ms).toBeGreaterThanOrEqual(1800)
+    expect(r.ms).toBeLessThanOrEqual(2300)
+    // Steady: the first half of the bytes takes about half the time (a 64 KiB burst would not).
+    const half = r.arrivals.reduce((acc, a) => (acc.n < 50_000 ? { n: acc.n + a.n, t: a.t } : acc), { n: 0, t: 0 })
+    expect(half.t).toBeGreaterThan(800)
+    expect(Math.max(...r.arrivals.map((a) => a.n))).toBeLessThanOrEqual(4096)
+  })
+
+  it('buffers until N bytes: nothing, then the held bytes in one burst at N, the rest at the end', async () => {
+    // 25 pieces of 100 bytes, 40 ms apart; the lab holds 1000.
+    const port = await tcpOrigin((s) => {
+      let i = 0
+      const t = setInterval(() => {
+        s.write(Buffer.alloc(100, 0x30 + (i % 10)))
+        if (++i === 25) {
+          clearInterval(t)
+          s.end()
+        }
+      }, 40)
+      s.on('close', () => clearInterval(t))
+    })
+    const l = await lab({ bufferBytes: 1000 })
+    const r = await tunnel(l, port)
+    expect(r.bytes).toBe(2500)
+    // The first byte waits for the 10th piece (~400 ms), then 1000 bytes come at once.
+    expect(r.arrivals[0]!.t).toBeGreaterThan(300)
+    const burst = (from: number): number => r.arrivals.filter((a) => a.t >= from && a.t - from < 15).reduce((n, a) => n + a.n, 0)
+    expect(burst(r.arrivals[0]!.t)).toBe(1000)
+    expect(l.log().filter((e) => e.event === 'flushed').map((e) => e.detail)).toEqual(['released 1000 buffered bytes', 'released 1000 buffered bytes', 'released 500 buffered bytes at the end'])
+  })
+
+  /** An SSE origin: one ~415-byte event every 250 ms, chunked (as Node sends it) or close-delimited (raw). */
+  async function sseOrigin(chunked: boolean): Promise<number> {
+    const event = (i: number): string => `id: ${i}\ndata: ${String(i).padEnd(400, '.')}\n\n`
+    if (!chunked) {
+      return tcpOrigin((s) => {
+        s.once('data', () => {
+          s.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n')
+          let i = 0
+          const t = setInterval(() => s.write(event(i++)), 250)
+          s.on('close', () => clearInterval(t))
+        })
+      })
+    }
+    const srv = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+      let i = 0
+      const t = setInterval(() => res.write(event(i++)), 250)
+      res.on('close', () => clearInterval(t))
+    })
+    await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
+    cleanup.push(
+      () =>
+        new Promise((res) => {
+          srv.closeAllConnections()
+          srv.close(() => res())
+        }),
+    )
+    return (srv.address() as net.AddressInfo).port
+  }
+  /** Arrival times of the events, grouped: events less than 20 ms apart are one burst. */
+  function bursts(ts: number[]): number[] {
+    const sizes: number[] = []
+    ts.forEach((t, i) => (i && t - ts[i - 1]! < 20 ? sizes[sizes.length - 1]!++ : sizes.push(1)))
+    return sizes
+  }
+
+  it('buffering breaks SSE: events sent 250 ms apart arrive five at a time, and the engine warns WT_SSE_BUFFERED', async () => {
+    const port = await sseOrigin(false)
+    // 2000 bytes hold five events (with the response head, the first five).
+    const l = await lab({ bufferBytes: 2000 })
+    const r = await run({ url: `http://127.0.0.1:${port}/events`, transport: 'sse', network: via(l), maxMessages: 10, sse: { reconnect: false } })
+    expect(r.end.exitCode, JSON.stringify(r.of('error'))).toBe(0)
+    const events = r.of('sse.event')
+    expect(events.map((e) => e.id)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+    expect(bursts(events.map((e) => e.ts))).toEqual([5, 5])
+    const d = r.of('diagnosis').find((x) => x.code === 'WT_SSE_BUFFERED')
+    expect(d, JSON.stringify(r.of('chunk'))).toBeDefined()
+    expect(d!.title).toMatch(/^5 events arrived in one chunk after 1\.\d s of silence$/)
+    expect(l.log().filter((e) => e.event === 'flushed')).toHaveLength(2)
+  })
+
+  it('buffering a chunked SSE response: the same bursts of five', async () => {
+    const port = await sseOrigin(true)
+    const l = await lab({ bufferBytes: 2000 })
+    const r = await run({ url: `http://127.0.0.1:${port}/events`, transport: 'sse', network: via(l), maxMessages: 10, sse: { reconnect: false } })
+    expect(r.end.exitCode, JSON.stringify(r.of('error'))).toBe(0)
+    expect(bursts(r.of('sse.event').map((e) => e.ts))).toEqual([5, 5])
+  })
+
+  // Known failing, outside the lab: the engine's SSE burst check (shared/node/transports/sse.ts,
+  // `burst(...)` in onData) counts the events of one onData call, and undici calls onData once per
+  // chunked-encoding piece, so a burst of five chunked events arrives as five calls 0.1 ms apart
+  // and never warns. Fix there: count events from the first chunk after the gap until the chunks
+  // stop coming back to back (e.g. within 5 ms). Flip to `it` when fixed.
+  it.fails('buffering a chunked SSE response: the engine warns WT_SSE_BUFFERED', async () => {
+    const port = await sseOrigin(true)
+    const l = await lab({ bufferBytes: 2000 })
+    const r = await run({ url: `http://127.0.0.1:${port}/events`, transport: 'sse', network: via(l), maxMessages: 10, sse: { reconnect: false } })
+    expect(r.of('diagnosis').map((x) => x.code)).toContain('WT_SSE_BUFFERED')
+  })
+
+  it('writes its CA to disk: the file parses as an X509 CA and it signed the intercepted leaf', async () => {
+    const originCa = makeCa('Lab Origin CA')
+    const leaf = originCa.issue(['localhost'])
+    const srv = tls.createServer({ cert: leaf.cert, key: leaf.key }, (s) => s.end('hello'))
+    await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
+    cleanup.push(() => new Promise((res) => srv.close(() => res())))
+    const port = (srv.address() as net.AddressInfo).port
+    const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-lab-ca-'))
+    const l = await runLab({ interceptTls: true, caDir: path.join(caDir, 'sub') })
+    let closed = false
+    cleanup.push(async () => {
+      if (!closed) await l.close()
+    })
+    expect(l.caCertPath).toBe(path.join(caDir, 'sub', 'ca.pem'))
+    const onDisk = new X509Certificate(fs.readFileSync(l.caCertPath))
+    expect(onDisk.ca).toBe(true)
+    expect(onDisk.subject).toContain('CN=Wiretrace Lab Interception CA')
+    expect(onDisk.toString()).toBe(new X509Certificate(l.caCert).toString())
+    expect(fs.statSync(path.join(caDir, 'sub', 'ca.key')).mode & 0o777).toBe(0o600)
+    // A real TLS client through the intercepting tunnel gets a leaf that the CA on disk signed.
+    const peer = await new Promise<X509Certificate>((resolve, reject) => {
+      const s = net.connect(l.port, '127.0.0.1', () => s.write(`CONNECT localhost:${port} HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`))
+      s.once('data', (d) => {
+        expect(d.toString()).toMatch(/^HTTP\/1\.1 200/)
+        const t = tls.connect({ socket: s, servername: 'localhost', ca: [fs.readFileSync(l.caCertPath, 'utf8')] }, () => {
+          const x = t.getPeerX509Certificate()!
+          t.destroy()
+          resolve(x)
+        })
+        t.on('error', reject)
+      })
+      s.on('error', reject)
+    })
+    expect(peer.issuer).toBe(onDisk.subject)
+    expect(peer.checkIssued(onDisk)).toBe(true)
+    expect(peer.verify(onDisk.publicKey)).toBe(true)
+    expect(peer.verify(new X509Certificate(originCa.caCert).publicKey)).toBe(false)
+    // A CA dir the user named stays after the lab stops; the lab's own temp dir does not.
+    await l.close()
+    closed = true
+    expect(fs.existsSync(l.caCertPath)).toBe(true)
+    const own = await runLab({})
+    const ownDir = path.dirname(own.caCertPath)
+    expect(new X509Certificate(fs.readFileSync(own.caCertPath)).ca).toBe(true)
+    await own.close()
+    expect(fs.existsSync(ownDir)).toBe(false)
+  })
+
+  it('a reset reaches the client as ECONNRESET after exactly N bytes, even with latency queued', async () => {
+    const port = await tcpOrigin((s) => s.write(Buffer.alloc(2000, 0x62)))
+    for (const extra of [{}, { latencyMs: 100 }, { bandwidthBps: 20_000 }]) {
+      const l = await lab({ resetAfterBytes: 400, ...extra })
+      const r = await tunnel(l, port)
+      expect(r.bytes, JSON.stringify(extra)).toBe(400)
+      expect(r.error?.code, JSON.stringify(extra)).toBe('ECONNRESET')
+    }
   })
 })

@@ -87,7 +87,13 @@ describe.skipIf(!have.ok)('WebSocket through dante (SOCKS)', () => {
     })
 
     it('authenticates, and diagnoses wrong credentials without recording them', async (t) => {
-      if (!canAuth) t.skip('creating a local account for dante needs root')
+      if (!canAuth) {
+        // dante checks RFC 1929 credentials against the system's accounts (socksmethod: username).
+        const why = `dante checks SOCKS5 passwords against local system accounts, and creating the account "${user}" (useradd, chpasswd) needs root; this process runs as uid ${process.getuid?.() ?? '?'}`
+        if (process.env.WIRETRACE_REQUIRE_PEERS === '1') throw new Error(`WIRETRACE_REQUIRE_PEERS=1 and ${why}`)
+        console.warn(`[skip] ${why}`)
+        t.skip(`${why} (run as root; under WIRETRACE_REQUIRE_PEERS=1 this fails instead of skipping)`)
+      }
       const origin = await keep(echo())
       const dante = await keep(startDante({ auth: { user, pass } }))
       const ok = await run({ url: origin.url, transport: 'ws', network: socks(dante, 'socks5', { username: user, password: pass }), send: [{ kind: 'text', text: 'a' }], maxMessages: 1 })

@@ -2,7 +2,7 @@
 // Digest (RFC 7616), and challenge parsing as proxies send it.
 import { describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
-import { basicHeader, chooseScheme, digestHeader, md4, ntHash, ntlmType1, ntlmType3, ntlmV2Hash, ntlmV2Responses, parseChallenges, parseNtlmType2 } from '../../shared/node/net/proxy/auth.ts'
+import { basicHeader, chooseScheme, digestHeader, md4, ntHash, ntlmIdentity, ntlmType1, ntlmType3, ntlmV2Hash, ntlmV2Responses, parseChallenges, parseNtlmType2 } from '../../shared/node/net/proxy/auth.ts'
 
 describe('MD4 and NTLMv2', () => {
   it('matches RFC 1320', () => {
@@ -45,6 +45,48 @@ describe('MD4 and NTLMv2', () => {
     // The NT response carries the server's timestamp in its blob.
     expect(field(1).subarray(24, 32).equals(Buffer.alloc(8, 1))).toBe(true)
     expect(() => parseNtlmType2(Buffer.from('nope'))).toThrow(/type 2/)
+  })
+})
+
+describe('NTLM user and domain', () => {
+  // MS-NLMP 4.2.4: user "User", domain "Domain", password "Password", server challenge
+  // 0123456789abcdef, client challenge aa*8, time 0, the target info below.
+  const targetInfo = Buffer.from('02000c0044006f006d00610069006e0001000c0053006500720076006500720000000000', 'hex')
+  const t2 = { flags: 0xe28a8233, challenge: Buffer.from('0123456789abcdef', 'hex'), targetName: 'Domain', targetInfo }
+  const fixed = { clientChallenge: Buffer.from('aaaaaaaaaaaaaaaa', 'hex'), timestamp: Buffer.alloc(8) }
+  const field = (t3: Buffer, i: number): Buffer => t3.subarray(t3.readUInt32LE(12 + i * 8 + 4), t3.readUInt32LE(12 + i * 8 + 4) + t3.readUInt16LE(12 + i * 8))
+
+  it('splits DOMAIN\\user and DOMAIN/user; keeps a UPN whole with an empty domain; an explicit domain is used when the name has none', () => {
+    expect(ntlmIdentity('CORP\\alice')).toEqual({ user: 'alice', domain: 'CORP' })
+    expect(ntlmIdentity('CORP/alice')).toEqual({ user: 'alice', domain: 'CORP' })
+    expect(ntlmIdentity('alice@corp.example')).toEqual({ user: 'alice@corp.example', domain: '' })
+    expect(ntlmIdentity('alice', 'CORP')).toEqual({ user: 'alice', domain: 'CORP' })
+    expect(ntlmIdentity('CORP\\alice', 'OTHER')).toEqual({ user: 'alice', domain: 'CORP' })
+    expect(ntlmIdentity('alice')).toEqual({ user: 'alice', domain: '' })
+    // A leading or trailing separator is not a domain.
+    expect(ntlmIdentity('\\alice')).toEqual({ user: '\\alice', domain: '' })
+  })
+
+  it('a type 3 for "Domain\\User" carries the MS-NLMP 4.2.4 NTProofStr and LMv2, with the domain and user fields split', () => {
+    for (const name of ['Domain\\User', 'Domain/User']) {
+      const t3 = ntlmType3(t2, name, 'Password', '', 'COMPUTER', fixed)
+      expect(field(t3, 1).subarray(0, 16).toString('hex')).toBe('68cd0ab851e51c96aabc927bebef6a1c')
+      expect(field(t3, 0).toString('hex')).toBe('86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa')
+      expect(field(t3, 2).toString('utf16le')).toBe('Domain')
+      expect(field(t3, 3).toString('utf16le')).toBe('User')
+      expect(field(t3, 4).toString('utf16le')).toBe('COMPUTER')
+    }
+    // The same identity given as user + domain gives the same answer.
+    expect(field(ntlmType3(t2, 'User', 'Password', 'Domain', '', fixed), 1).subarray(0, 16).toString('hex')).toBe('68cd0ab851e51c96aabc927bebef6a1c')
+  })
+
+  it('a UPN goes whole in the user field with an empty domain (as Windows sends it)', () => {
+    const t3 = ntlmType3(t2, 'User@Domain', 'Password', '', '', fixed)
+    expect(field(t3, 2).length).toBe(0)
+    expect(field(t3, 3).toString('utf16le')).toBe('User@Domain')
+    const expected = ntlmV2Responses(t2, 'User@Domain', '', 'Password', fixed.clientChallenge, fixed.timestamp).ntProof
+    expect(field(t3, 1).subarray(0, 16).equals(expected)).toBe(true)
+    expect(expected.toString('hex')).not.toBe('68cd0ab851e51c96aabc927bebef6a1c')
   })
 })
 

@@ -1,6 +1,6 @@
 /** `wiretrace record <url>`: open one connection, record it, print a live summary on stderr. */
 import fs from 'node:fs'
-import type { ConnectionSpec, NetworkProfile, SendItem, Transport } from '../../common/spec/index.ts'
+import type { ConnectionSpec, NetworkProfile, ProxyAuth, ProxyServer, ProxyTlsOptions, SendItem, Transport } from '../../common/spec/index.ts'
 import type { WiretraceEvent } from '../../common/events/index.ts'
 import { TRANSPORTS } from '../../common/spec/index.ts'
 import { WiretraceError, EXIT } from '../../common/errors/index.ts'
@@ -9,6 +9,9 @@ import { formatBytes } from '../../common/bytes.ts'
 import { Engine } from '../engine/engine.ts'
 import { inferTransport } from '../engine/validate.ts'
 import { parseArgs, helpText, type OptionDef } from './args.ts'
+
+/** Where --proxy-user USER (no ":PASS") takes the password from, so it never sits in shell history. */
+export const PROXY_PASSWORD_ENV = 'WIRETRACE_PROXY_PASSWORD'
 
 export const RECORD_OPTIONS: Record<string, OptionDef> = {
   out: { type: 'string', short: 'o', arg: 'FILE', help: 'recording file ("-" = NDJSON on stdout); default wiretrace-<time>.jsonl' },
@@ -69,14 +72,23 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   lines: { type: 'boolean', help: 'stream: split the body into lines (NDJSON)' },
   'max-line': { type: 'number', arg: 'BYTES', help: 'stream: longest line when splitting lines' },
   proxy: { type: 'string', arg: 'URL', help: 'proxy: http://, https://, socks4://, socks4a://, socks5://, socks5h:// (user:pass@ allowed)' },
-  pac: { type: 'string', arg: 'FILE|URL', help: 'choose the proxy with a PAC file' },
+  pac: { type: 'string', arg: 'FILE|URL', help: 'choose the proxy with a PAC file (FindProxyForURL results tried in order)' },
   'proxy-env': { type: 'boolean', help: 'use HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, ws_proxy, wss_proxy' },
-  'proxy-ca': { type: 'string', arg: 'FILE', multiple: true, help: 'CA to trust for TLS to an HTTPS proxy' },
-  'proxy-insecure': { type: 'boolean', help: 'accept any certificate from an HTTPS proxy' },
-  'proxy-cert': { type: 'string', arg: 'FILE', help: 'client certificate (PEM) for TLS to an HTTPS proxy' },
-  'proxy-key': { type: 'string', arg: 'FILE', help: 'client key (PEM) for TLS to an HTTPS proxy' },
-  'no-proxy': { type: 'string', arg: 'LIST', help: 'hosts that bypass the proxy (comma-separated)' },
-  'proxy-mode': { type: 'string', arg: 'connect|forward', help: 'plain ws:// and http:// through an HTTP proxy: CONNECT tunnel (default) or absolute-URI forwarding' },
+  'proxy-user': {
+    type: 'string',
+    arg: 'USER[:PASS]',
+    help: `credentials for whichever proxy --proxy, --pac or --proxy-env chooses (a proxy variable's own user:pass@ wins); without :PASS the password is read from ${PROXY_PASSWORD_ENV}. For NTLM, DOMAIN\\USER (or DOMAIN/USER) gives the domain; USER@DOMAIN is sent whole as a UPN`,
+  },
+  'proxy-ca': { type: 'string', arg: 'FILE', multiple: true, help: 'CA to trust for TLS to an https:// proxy (whichever --proxy, --pac or --proxy-env chooses)' },
+  'proxy-insecure': { type: 'boolean', help: 'accept any certificate from an https:// proxy' },
+  'proxy-cert': { type: 'string', arg: 'FILE', help: 'client certificate (PEM) for TLS to an https:// proxy (needs --proxy-key)' },
+  'proxy-key': { type: 'string', arg: 'FILE', help: 'client key (PEM) for TLS to an https:// proxy' },
+  'no-proxy': {
+    type: 'string',
+    arg: 'LIST',
+    help: 'hosts that bypass the proxy (comma-separated: names, .suffixes, IPs, CIDRs, host:port, *). With --proxy-env it replaces NO_PROXY/no_proxy, as curl --noproxy does; not with --pac (the PAC file returns DIRECT itself)',
+  },
+  'proxy-mode': { type: 'string', arg: 'connect|forward', help: 'plain ws:// and http:// through an http(s):// --proxy: CONNECT tunnel (default) or absolute-URI forwarding' },
   'keep-secrets': { type: 'boolean', help: 'keep Authorization headers and passwords unredacted in the recording' },
   quiet: { type: 'boolean', short: 'q', help: 'no live summary on stderr' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -225,44 +237,108 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
   return spec
 }
 
+/** Proxy variables --proxy-env snapshots from the environment (the rest of it stays out of the spec). */
+const PROXY_ENV_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ws_proxy', 'wss_proxy', 'WS_PROXY', 'WSS_PROXY']
+
+const given = (v: Record<string, unknown>, k: string): boolean => v[k] !== undefined && v[k] !== false
+
+/** --proxy-user USER[:PASS]: split at the first colon; without one the password comes from the environment. */
+function proxyUser(raw: string): ProxyAuth {
+  const c = raw.indexOf(':')
+  const username = c < 0 ? raw : raw.slice(0, c)
+  if (!username) throw new WiretraceError('WT_USAGE', '--proxy-user needs a user name (USER:PASS, DOMAIN\\USER:PASS or USER@DOMAIN:PASS)')
+  if (c >= 0) return { username, password: raw.slice(c + 1) }
+  const password = process.env[PROXY_PASSWORD_ENV]
+  if (password === undefined) {
+    throw new WiretraceError('WT_USAGE', `--proxy-user ${username} has no password: give USER:PASS, or set ${PROXY_PASSWORD_ENV} (kept out of shell history)`)
+  }
+  return { username, password }
+}
+
+/** The --proxy URL, with errors that name the flag. */
+function proxyFromFlag(text: string): ProxyServer {
+  try {
+    return parseProxyUrl(text)
+  } catch (e) {
+    if (e instanceof WiretraceError) throw new WiretraceError(e.code, `${e.message} (in --proxy)`, e.detail)
+    throw e
+  }
+}
+
+/**
+ * The NetworkProfile from the proxy flags. Exported for tests. Flags that cannot apply to the
+ * chosen way of finding the proxy are rejected, never silently dropped.
+ */
 export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | undefined {
-  const chosen = ['proxy', 'pac', 'proxy-env'].filter((k) => v[k] !== undefined && v[k] !== false)
+  const chosen = ['proxy', 'pac', 'proxy-env'].filter((k) => given(v, k))
   if (chosen.length > 1) throw new WiretraceError('WT_USAGE', `choose one of --proxy, --pac, --proxy-env (got ${chosen.map((c) => `--${c}`).join(' and ')})`)
-  if (v.proxy) {
-    const proxy = parseProxyUrl(v.proxy as string)
+  const via = chosen[0]
+  const tlsFlags = ['proxy-ca', 'proxy-insecure', 'proxy-cert', 'proxy-key'].filter((k) => given(v, k))
+  if (!via) {
+    if (given(v, 'no-proxy')) throw new WiretraceError('WT_USAGE', '--no-proxy needs --proxy or --proxy-env (it lists the hosts that bypass that proxy)')
+    if (given(v, 'proxy-user')) throw new WiretraceError('WT_USAGE', '--proxy-user needs --proxy, --pac or --proxy-env (the credentials go to whichever proxy they choose)')
+    if (given(v, 'proxy-mode')) throw new WiretraceError('WT_USAGE', '--proxy-mode needs --proxy')
+    if (tlsFlags.length) throw new WiretraceError('WT_USAGE', `--${tlsFlags[0]} needs --proxy, --pac or --proxy-env (it configures TLS to an https:// proxy they choose)`)
+    return undefined
+  }
+  if (via !== 'proxy' && given(v, 'proxy-mode')) {
+    throw new WiretraceError('WT_USAGE', `--proxy-mode applies to a proxy given with --proxy, not to one chosen by --${via}`)
+  }
+  const auth = given(v, 'proxy-user') ? proxyUser(v['proxy-user'] as string) : undefined
+  const proxyTls = proxyTlsFromArgs(v)
+  if (via === 'proxy') {
+    const proxy = proxyFromFlag(v.proxy as string)
+    if (auth) {
+      if (proxy.auth) throw new WiretraceError('WT_USAGE', 'credentials given twice: put them in the --proxy URL (user:pass@) or in --proxy-user, not both')
+      proxy.auth = auth
+    }
     const mode = v['proxy-mode'] as string | undefined
-    if (mode && mode !== 'connect' && mode !== 'forward') throw new WiretraceError('WT_USAGE', `--proxy-mode must be connect or forward, got "${mode}"`)
+    if (mode !== undefined && mode !== 'connect' && mode !== 'forward') throw new WiretraceError('WT_USAGE', `--proxy-mode must be connect or forward, got "${mode}"`)
+    if (mode && proxy.kind !== 'http' && proxy.kind !== 'https') {
+      throw new WiretraceError('WT_USAGE', `--proxy-mode needs an http:// or https:// proxy (a ${proxy.kind} proxy always tunnels)`)
+    }
     const profile: NetworkProfile = { mode: 'manual', proxy }
     if (mode) profile.httpMode = mode as 'connect' | 'forward'
-    if (v['no-proxy']) profile.noProxy = v['no-proxy'] as string
-    if (v['proxy-ca'] || v['proxy-insecure'] || v['proxy-cert']) {
-      profile.proxyTls = {}
-      if (v['proxy-ca']) profile.proxyTls.ca = (v['proxy-ca'] as string[]).map((f) => readPem('proxy-ca', f))
-      if (v['proxy-insecure']) profile.proxyTls.insecure = true
-      if (v['proxy-cert']) {
-        if (!v['proxy-key']) throw new WiretraceError('WT_USAGE', '--proxy-cert needs --proxy-key')
-        profile.proxyTls.cert = readPem('proxy-cert', v['proxy-cert'] as string)
-        profile.proxyTls.key = readPem('proxy-key', v['proxy-key'] as string)
-      }
-    }
+    if (given(v, 'no-proxy')) profile.noProxy = v['no-proxy'] as string
+    if (proxyTls) profile.proxyTls = proxyTls
     return profile
   }
-  if (v.pac) {
-    const src = v.pac as string
-    if (/^https?:\/\//i.test(src)) return { mode: 'pac', pacUrl: src }
-    return { mode: 'pac', pacFile: src, pacScript: readFileOption('pac', src).toString('utf8') }
-  }
-  if (v['proxy-env']) {
-    const env: Record<string, string> = {}
-    for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ws_proxy', 'wss_proxy', 'WS_PROXY', 'WSS_PROXY']) {
-      const val = process.env[k]
-      if (val) env[k] = val
+  if (via === 'pac') {
+    if (given(v, 'no-proxy')) {
+      throw new WiretraceError('WT_USAGE', '--no-proxy does not apply to --pac: the PAC file decides which hosts go DIRECT (return "DIRECT" for them from FindProxyForURL)')
     }
-    if (v['no-proxy']) env.NO_PROXY = v['no-proxy'] as string
-    return { mode: 'env', env }
+    const src = v.pac as string
+    const profile: NetworkProfile = /^https?:\/\//i.test(src) ? { mode: 'pac', pacUrl: src } : { mode: 'pac', pacFile: src, pacScript: readFileOption('pac', src).toString('utf8') }
+    if (auth) profile.auth = auth
+    if (proxyTls) profile.proxyTls = proxyTls
+    return profile
   }
-  if (v['proxy-mode'] || v['proxy-ca'] || v['proxy-insecure'] || v['proxy-cert']) throw new WiretraceError('WT_USAGE', '--proxy-mode, --proxy-ca, --proxy-cert and --proxy-insecure need --proxy')
-  return undefined
+  const env: Record<string, string> = {}
+  for (const k of PROXY_ENV_VARS) {
+    const val = process.env[k]
+    if (val) env[k] = val
+  }
+  // As curl's --noproxy: the list replaces the variables' own (both spellings, since no_proxy wins over NO_PROXY).
+  if (given(v, 'no-proxy')) env.no_proxy = env.NO_PROXY = v['no-proxy'] as string
+  const profile: NetworkProfile = { mode: 'env', env }
+  if (auth) profile.auth = auth
+  if (proxyTls) profile.proxyTls = proxyTls
+  return profile
+}
+
+/** TLS to an https:// proxy, whichever of --proxy, --pac or --proxy-env chose it. */
+function proxyTlsFromArgs(v: Record<string, unknown>): ProxyTlsOptions | undefined {
+  if (v['proxy-key'] && !v['proxy-cert']) throw new WiretraceError('WT_USAGE', '--proxy-key needs --proxy-cert')
+  if (v['proxy-cert'] && !v['proxy-key']) throw new WiretraceError('WT_USAGE', '--proxy-cert needs --proxy-key')
+  if (!v['proxy-ca'] && !v['proxy-insecure'] && !v['proxy-cert']) return undefined
+  const t: ProxyTlsOptions = {}
+  if (v['proxy-ca']) t.ca = (v['proxy-ca'] as string[]).map((f) => readPem('proxy-ca', f))
+  if (v['proxy-insecure']) t.insecure = true
+  if (v['proxy-cert']) {
+    t.cert = readPem('proxy-cert', v['proxy-cert'] as string)
+    t.key = readPem('proxy-key', v['proxy-key'] as string)
+  }
+  return t
 }
 
 function defaultOut(): string {

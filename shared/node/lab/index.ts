@@ -33,9 +33,9 @@ export interface LabBehaviours {
   bufferBytes?: number
   /** Delay each chunk, both ways. */
   latencyMs?: number
-  /** Limit each direction to this many bytes per second. */
+  /** Limit each direction to this many bytes per second, paced in writes of at most 4 KiB. */
   bandwidthBps?: number
-  /** Reset (TCP RST) after this many downstream bytes. */
+  /** Reset (TCP RST) after this many downstream bytes (after any bytes still queued for latency or bandwidth). */
   resetAfterBytes?: number
   /** Intercept TLS in CONNECT tunnels with the lab CA. */
   interceptTls?: boolean
@@ -81,8 +81,12 @@ export interface Lab {
 }
 
 const MAX_HEAD = 64 * 1024
-/** Downstream bytes queued for latency or bandwidth before the source is paused. */
+/** Bytes queued per direction (latency, bandwidth, a slow reader) before the source is paused. */
 const MAX_QUEUED = 1024 * 1024
+/** Bandwidth pacing: a bucket of BUCKET_SECONDS of the rate (at least BUCKET_MIN bytes), spent in writes of at most SLICE bytes. */
+const SLICE = 4096
+const BUCKET_SECONDS = 0.02
+const BUCKET_MIN = 2048
 
 export async function runLab(opts: LabOptions = {}): Promise<Lab> {
   const b: LabBehaviours = { ...opts }
@@ -414,6 +418,7 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     let last = Date.now()
     let down = 0
     let ended = false
+    let resetting = false
     let idleTimer: NodeJS.Timeout | null = null
     let lifeTimer: NodeJS.Timeout | null = null
     const finish = (why: string, rst = false): void => {
@@ -439,74 +444,157 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     }
     client.on('error', () => undefined)
     upstream.on('error', () => undefined)
-    client.on('close', () => finish('client closed'))
-    upstream.on('close', () => finish('origin closed'))
-    pump(client, upstream, 'up', (n) => {
+    const upPump = pump(client, upstream, (n) => {
       last = Date.now()
       return n
     })
     let held: Buffer[] = []
     let heldBytes = 0
-    pump(upstream, client, 'down', (n, chunk, write) => {
-      last = Date.now()
-      if (b.resetAfterBytes !== undefined && b.resetAfterBytes >= 0 && down + n >= b.resetAfterBytes) {
-        const keep = b.resetAfterBytes - down
-        if (keep > 0) write(chunk.subarray(0, keep))
-        setTimeout(() => finish(`reset after the first ${b.resetAfterBytes} downstream bytes`, true), 20)
-        down += keep
-        return -1
-      }
-      down += n
-      if (b.bufferBytes) {
-        held.push(chunk)
-        heldBytes += n
-        if (heldBytes >= b.bufferBytes) {
-          log(id, who, 'flushed', `released ${heldBytes} buffered bytes`)
-          write(Buffer.concat(held))
-          held = []
-          heldBytes = 0
+    const downPump: Pump = pump(
+      upstream,
+      client,
+      (n, chunk, write) => {
+        last = Date.now()
+        if (resetting) return -1
+        if (b.resetAfterBytes !== undefined && b.resetAfterBytes >= 0 && down + n >= b.resetAfterBytes) {
+          const keep = b.resetAfterBytes - down
+          resetting = true
+          if (keep > 0) write(chunk.subarray(0, keep))
+          down += Math.max(0, keep)
+          // The reset follows the bytes still queued for latency or bandwidth, never overtakes them.
+          downPump.stop()
+          downPump.after(() => setTimeout(() => finish(`reset after the first ${b.resetAfterBytes} downstream bytes`, true), 20))
+          return -1
         }
-        return -1
-      }
-      return n
-    })
-    upstream.on('end', () => {
-      if (heldBytes) {
+        down += n
+        if (b.bufferBytes) {
+          held.push(chunk)
+          heldBytes += n
+          if (heldBytes >= b.bufferBytes) {
+            log(id, who, 'flushed', `released ${heldBytes} buffered bytes`)
+            write(Buffer.concat(held))
+            held = []
+            heldBytes = 0
+          }
+          return -1
+        }
+        return n
+      },
+      (write) => {
+        if (!heldBytes || resetting) return
         log(id, who, 'flushed', `released ${heldBytes} buffered bytes at the end`)
-        client.write(Buffer.concat(held))
+        write(Buffer.concat(held))
         held = []
         heldBytes = 0
-      }
+      },
+    )
+    // One side closing ends the other only once the bytes queued for it (latency, bandwidth) are out.
+    const flushed = (s: net.Socket, fn: () => void): void => {
+      if (s.destroyed || !s.writableEnded || s.writableFinished) fn()
+      else s.once('finish', fn)
+    }
+    client.on('close', () => {
+      if (!resetting) upPump.after(() => flushed(upstream, () => finish('client closed')))
+    })
+    upstream.on('close', () => {
+      if (!resetting) downPump.after(() => flushed(client, () => finish('origin closed')))
     })
   }
 
+  interface Pump {
+    /** Runs `fn` once every byte queued so far has been handed to the destination. */
+    after(fn: () => void): void
+    /** Takes no more input and never ends the destination (a reset follows). */
+    stop(): void
+  }
+
   /**
-   * Copies src to dst with latency and bandwidth. `tap` sees each chunk first: it returns the
-   * byte count to send as is, or -1 when it wrote (or held) the chunk itself.
+   * Copies src to dst in order, through latency (each chunk held `latencyMs`) and bandwidth (a
+   * token bucket refilled at `bandwidthBps`, holding 20 ms of the rate and at least 2 KiB, that
+   * starts with one slice and is spent in slices of at most 4 KiB and half the bucket, so the
+   * rate holds over any stretch longer than a few slices).
+   * `tap` sees each chunk first: it returns the byte count to send as is, or -1 when it wrote
+   * (or held) the chunk itself with `write`. `onEnd` runs when src ends, before dst is ended.
+   * Bounded: src is paused while more than MAX_QUEUED bytes wait (for the rate, the latency or
+   * a slow destination).
    */
-  function pump(src: net.Socket, dst: net.Socket, dir: 'up' | 'down', tap: (n: number, chunk: Buffer, write: (b: Buffer) => void) => number): void {
-    let nextFree = 0
+  function pump(src: net.Socket, dst: net.Socket, tap: (n: number, chunk: Buffer, write: (b: Buffer) => void) => number, onEnd?: (write: (b: Buffer) => void) => void): Pump {
+    type Item = { buf: Buffer; at: number } | { fn: () => void }
+    const q: Item[] = []
     let queued = 0
+    let tokens = Infinity
+    let refilled = performance.now()
+    let timer: NodeJS.Timeout | null = null
+    let waitingDrain = false
+    let pausedForQueue = false
+    let stopped = false
+    let srcEnded = false
+    const schedule = (ms: number): void => {
+      timer = setTimeout(
+        () => {
+          timer = null
+          drain()
+        },
+        Math.max(1, Math.ceil(ms)),
+      )
+    }
+    function drain(): void {
+      while (q.length && !waitingDrain) {
+        const head = q[0]!
+        if ('fn' in head) {
+          q.shift()
+          head.fn()
+          continue
+        }
+        if (dst.destroyed) {
+          q.shift()
+          queued -= head.buf.length
+          continue
+        }
+        const t = performance.now()
+        if (head.at > t) return schedule(head.at - t)
+        const bps = b.bandwidthBps ?? 0
+        let n = head.buf.length
+        if (bps > 0) {
+          // Slices of half the bucket at most: a timer that fires late leaves its surplus in the bucket.
+          const cap = Math.max(BUCKET_MIN, bps * BUCKET_SECONDS)
+          const slice = Math.min(SLICE, Math.floor(cap / 2))
+          tokens = Math.min(cap, tokens === Infinity ? slice : tokens + ((t - refilled) * bps) / 1000)
+          refilled = t
+          n = Math.min(n, slice)
+          if (tokens < n) return schedule(((n - tokens) / bps) * 1000)
+          tokens -= n
+        } else {
+          tokens = Infinity
+          refilled = t
+        }
+        const part = n === head.buf.length ? head.buf : head.buf.subarray(0, n)
+        if (part === head.buf) q.shift()
+        else head.buf = head.buf.subarray(n)
+        queued -= n
+        if (!dst.write(part)) {
+          waitingDrain = true
+          dst.once('drain', () => {
+            waitingDrain = false
+            if (!timer) drain()
+          })
+        }
+      }
+      if (pausedForQueue && queued <= MAX_QUEUED / 2) {
+        pausedForQueue = false
+        if (!stopped) src.resume()
+      }
+      if (!q.length && srcEnded && !stopped && !dst.destroyed && !dst.writableEnded) dst.end()
+    }
     const write = (chunk: Buffer): void => {
-      const delay = b.latencyMs ?? 0
-      const bps = b.bandwidthBps ?? 0
-      if (!delay && !bps) {
-        if (!dst.destroyed) dst.write(chunk)
-        return
-      }
-      const now = Date.now()
-      let at = now + delay
-      if (bps) {
-        at = Math.max(at, nextFree)
-        nextFree = at + (chunk.length / bps) * 1000
-      }
+      if (stopped || !chunk.length) return
+      q.push({ buf: chunk, at: performance.now() + (b.latencyMs ?? 0) })
       queued += chunk.length
-      if (queued > MAX_QUEUED) src.pause()
-      setTimeout(() => {
-        queued -= chunk.length
-        if (!dst.destroyed) dst.write(chunk)
-        if (queued <= MAX_QUEUED / 2) src.resume()
-      }, at - now)
+      if (queued > MAX_QUEUED && !pausedForQueue) {
+        pausedForQueue = true
+        src.pause()
+      }
+      if (!timer) drain()
     }
     src.on('data', (chunk: Buffer) => {
       const n = tap(chunk.length, chunk, write)
@@ -515,12 +603,19 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     // readHead left the client paused; a paused stream does not flow for a new 'data' listener.
     src.resume()
     src.on('end', () => {
-      const delay = (b.latencyMs ?? 0) + Math.max(0, nextFree - Date.now())
-      setTimeout(() => {
-        if (!dst.destroyed) dst.end()
-      }, delay)
+      srcEnded = true
+      if (!stopped) onEnd?.(write)
+      if (!timer) drain()
     })
-    void dir
+    return {
+      after(fn) {
+        if (!q.length) fn()
+        else q.push({ fn })
+      },
+      stop() {
+        stopped = true
+      },
+    }
   }
 
   await new Promise<void>((resolve, reject) => {

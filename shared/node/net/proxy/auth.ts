@@ -261,7 +261,7 @@ export function ntlmV2Responses(
   username: string,
   domain: string,
   password: string,
-  clientChallenge = randomBytes(8),
+  clientChallenge: Buffer = randomBytes(8),
   timestamp?: Buffer,
 ): { nt: Buffer; lm: Buffer; ntProof: Buffer } {
   const v2 = ntlmV2Hash(username, domain, password)
@@ -272,12 +272,36 @@ export function ntlmV2Responses(
   return { nt: Buffer.concat([ntProof, blob]), lm, ntProof }
 }
 
-export function ntlmType3(t2: NtlmType2, username: string, password: string, domain = '', workstation = ''): Buffer {
+/**
+ * The NTLM user and domain from a user name as people type it: "DOMAIN\user" (or "DOMAIN/user":
+ * neither character may appear in a Windows account name) gives both; "user@domain" is a UPN,
+ * sent whole with an empty domain as Windows does; otherwise `domain` (default empty) applies.
+ * A domain in the name wins over `domain`. Basic and Digest send the name as typed.
+ */
+export function ntlmIdentity(username: string, domain = ''): { user: string; domain: string } {
+  const m = /^([^\\/]+)[\\/](.+)$/.exec(username)
+  if (m) return { user: m[2]!, domain: m[1]! }
+  return { user: username, domain }
+}
+
+/**
+ * An NTLM type 3 (AUTHENTICATE) message answering `t2`. `username` may carry the domain (see
+ * ntlmIdentity). `fixed` pins the client challenge and timestamp, for known-answer tests.
+ */
+export function ntlmType3(
+  t2: NtlmType2,
+  username: string,
+  password: string,
+  domain = '',
+  workstation = '',
+  fixed?: { clientChallenge: Buffer; timestamp?: Buffer },
+): Buffer {
   const unicode = (t2.flags & NTLM_FLAGS.UNICODE) !== 0
   const enc = (s: string): Buffer => Buffer.from(s, unicode ? 'utf16le' : 'latin1')
-  const { nt, lm } = ntlmV2Responses(t2, username, domain, password)
-  const dom = enc(domain)
-  const user = enc(username)
+  const id = ntlmIdentity(username, domain)
+  const { nt, lm } = ntlmV2Responses(t2, id.user, id.domain, password, fixed?.clientChallenge, fixed?.timestamp)
+  const dom = enc(id.domain)
+  const user = enc(id.user)
   const ws = enc(workstation)
   const f = NTLM_FLAGS
   const flags = ((unicode ? f.UNICODE : f.OEM) | f.NTLM | f.ALWAYS_SIGN | (t2.flags & (f.EXTENDED_SESSIONSECURITY | f.TARGET_INFO | f.N128 | f.N56))) >>> 0
