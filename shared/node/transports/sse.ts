@@ -62,6 +62,12 @@ const NO_RETRY: ReadonlySet<string> = new Set([
 /** A chunk after this much silence carrying several events looks like a buffering intermediary. */
 const BURST_GAP_MS = 1000
 const BURST_EVENTS = 5
+/**
+ * Chunks this close together are one delivery: an intermediary's flush of a chunked response
+ * reaches us as several body chunks (one per chunk-encoding piece, or per TCP read) well
+ * under a millisecond apart, so a burst is counted over chunks that follow each other within it.
+ */
+const BURST_JOIN_MS = 5
 
 export function createSseTransport(ctx: TransportContext): Transport {
   const spec = ctx.spec
@@ -93,6 +99,13 @@ export function createSseTransport(ctx: TransportContext): Transport {
   let hbTimer: NodeJS.Timeout | null = null
   let hbWarned = false
   let burstWarned = false
+  // The delivery being counted for the burst check: it began after a gap of BURST_GAP_MS or more.
+  let burstOpen = false
+  let burstIndex = 0
+  let burstGap = 0
+  let burstEvents = 0
+  /** Set when a delivery crossed the threshold: the warning goes out with its count when it ends. */
+  let burstTimer: NodeJS.Timeout | null = null
 
   const emit = (d: EventDraft): void => {
     ctx.emit(d)
@@ -128,14 +141,26 @@ export function createSseTransport(ctx: TransportContext): Transport {
     decode: decodeBuf,
   })
 
-  function burst(index: number, gap: number, n: number): void {
+  /** The delivery crossed the threshold: warn once it is over (no chunk within BURST_JOIN_MS), with its full count. */
+  function burstSoon(): void {
     burstWarned = true
+    burstTimer = setTimeout(burstNow, BURST_JOIN_MS + 1)
+    burstTimer.unref?.()
+  }
+  function burstNow(): void {
+    if (burstTimer === null) return
+    clearTimeout(burstTimer)
+    burstTimer = null
+    burst(burstIndex, burstGap, burstEvents)
+  }
+
+  function burst(index: number, gap: number, n: number): void {
     emit({
       type: 'diagnosis',
       conn,
       code: 'WT_SSE_BUFFERED',
       severity: 'warning',
-      title: index === 0 ? `First bytes held back ${(gap / 1000).toFixed(1)} s, then ${n} events at once` : `${n} events arrived in one chunk after ${(gap / 1000).toFixed(1)} s of silence`,
+      title: index === 0 ? `First bytes held back ${(gap / 1000).toFixed(1)} s, then ${n} events at once` : `${n} events arrived at once after ${(gap / 1000).toFixed(1)} s of silence`,
       explanation:
         'Events that a server sends one by one arrive together: something in the path buffers the stream (a reverse proxy with response buffering, compression, an antivirus or corporate proxy holding bytes until a threshold or the end). The chunk events show the timing.',
       suggestions: [
@@ -173,6 +198,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
   function finishAttempt(r: AttemptResult): void {
     const s = settle
     if (!s) return
+    burstNow()
     settle = null
     stopHeartbeat()
     try {
@@ -388,7 +414,21 @@ export function createSseTransport(ctx: TransportContext): Transport {
           lastChunkAt = now
           const before = c.msgsIn
           parser.push(chunk)
-          if (!burstWarned && gap >= BURST_GAP_MS && c.msgsIn - before >= (index === 0 ? 2 : BURST_EVENTS)) burst(index, gap, c.msgsIn - before)
+          if (burstOpen || gap >= BURST_GAP_MS) {
+            if (gap >= BURST_GAP_MS && !burstWarned) {
+              burstOpen = true
+              burstIndex = index
+              burstGap = gap
+              burstEvents = 0
+            } else if (gap > BURST_JOIN_MS) {
+              burstOpen = false
+              burstNow()
+            }
+            if (burstOpen) {
+              burstEvents += c.msgsIn - before
+              if (!burstWarned && burstEvents >= (burstIndex === 0 ? 2 : BURST_EVENTS)) burstSoon()
+            }
+          }
         },
         onResponseEnd() {
           if (!settle) return
