@@ -52,6 +52,32 @@ describe('RecordingWriter', () => {
     for (let i = 0; i < lines.length; i++) expect(lines[i]).toBe(expected[i])
   })
 
+  it('copies wire bytes from any address (the ring keeps their alignment) and prints the same lines', () => {
+    const file = tmpFile()
+    const w = new RecordingWriter(file, { format: 'wiretrace', version: 1 } as never, { ringBytes: 64 * 1024, flushBytes: 16 * 1024 })
+    const r = rng(9)
+    const expected: string[] = []
+    const pieces = ['a', 'é', '✓', '🚀', '"', '\\', '\t', '\u0001', 'yyyyyyyy']
+    const backing = Buffer.alloc(70_000)
+    for (let i = 0; i < 4000; i++) {
+      let text = ''
+      const n = Math.floor(r() * 40)
+      for (let k = 0; k < n; k++) text += pieces[Math.floor(r() * pieces.length)]
+      if (r() < 0.1) text += 'z'.repeat(Math.floor(r() * 20_000))
+      const bytes = Buffer.from(text)
+      // Every address mod 8, as frames cut out of a socket read are.
+      const at = Math.floor(r() * 64)
+      bytes.copy(backing, at)
+      const raw = backing.subarray(at, at + bytes.length)
+      const ev = { seq: i, ts: 1795761355881.5, conn: 'c', type: 'ws.message', dir: 'in', opcode: 1, size: raw.length, text } as WsMessageEvent
+      w.write(ev, raw)
+      expected.push(JSON.stringify(ev))
+    }
+    w.close()
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1)
+    expect(lines).toEqual(expected)
+  })
+
   it('keeps a sparse index of byte offsets every 1024 events', () => {
     const file = tmpFile()
     const w = new RecordingWriter(file, { format: 'wiretrace', version: 1 } as never)

@@ -14,7 +14,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads'
 const {
   C_HEAD, C_TAIL, C_WSLEEP, C_MWAIT, C_READY, C_DEAD,
   K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE, K_SRC,
-  F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
+  F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP, SKEW_SHIFT,
   MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, F_DATA_REF, CONN_SSE,
   K_H2, K_H2HDR, CONN_H2, H2_HEAD, H2_SENT, H2_RESPONSE, H2_DATA, H2_END,
   W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE, WORKER_NAP_MS, WORKER_NAPS,
@@ -27,6 +27,7 @@ const u8 = Buffer.from(ring)
 const i32 = new Int32Array(ring)
 const f64 = new Float64Array(ring)
 const ring32 = new Int32Array(ring)
+const ringDv = new DataView(ring)
 const ctl = new Int32Array(ctlSab)
 
 const ARENA = 1024 * 1024
@@ -273,7 +274,9 @@ function copyText(a, dv, p, p0, e0) {
 
 /** Encodes one ws.message record (at ring offset o) as its JSON line. */
 function encodeMessage(w, o, hdr, len) {
-  const p0 = o + MSG_HEAD
+  // The payload sits at the same address mod 8 as the wire bytes it was copied from.
+  const skew = (hdr >>> SKEW_SHIFT) & 7
+  const p0 = o + MSG_HEAD + skew
   const e0 = p0 + len
   const isText = (hdr & F_TEXT) !== 0
   // Room for the worst case: JSON escapes take up to 6 bytes per byte.
@@ -290,7 +293,7 @@ function encodeMessage(w, o, hdr, len) {
   if (isText) {
     p = put(a, p, K_TEXT)
     a[p] = 34 // "
-    const q = copyText(a, dv, p + 1, p0, e0)
+    const q = (p0 & 3) === 0 ? copyText(a, dv, p + 1, p0, e0) : copyTextFrom(a, dv, p + 1, u8, ringDv, p0, e0)
     if (q < 0) p += a.write(JSON.stringify(u8.toString('utf8', p0, e0)), p, 'utf8')
     else {
       p = q
@@ -469,7 +472,7 @@ function handle(o) {
   switch (kind) {
     case K_MSG:
       if (w && !w.failed) encodeMessage(w, o, hdr, len)
-      return (MSG_HEAD + len + 7) & ~7
+      return (MSG_HEAD + ((hdr >>> SKEW_SHIFT) & 7) + len + 7) & ~7
     case K_RAW:
       if (w && !w.failed) {
         const a = room(w, len)

@@ -420,7 +420,9 @@ export class InThreadRecordingWriter {
 // The off-thread writer. Ring layout (writer-worker.mjs gets these constants as RING_LAYOUT):
 // records start at 8-byte aligned offsets; Int32 0 = kind | opcode << 4 | flags, Int32 1 =
 // writer id, Int32 2 = byte length of the data. A message record then holds Float64s seq, ts,
-// size, wireSize, frames (bytes 16-55) and its payload bytes from byte 56 (MSG_HEAD); the other
+// size, wireSize, frames (bytes 16-55) and its payload bytes from byte 56 (MSG_HEAD) plus a skew
+// of 0-7 bytes (flag bits 16-18: the wire bytes' address mod 8, so that the copy into the ring
+// is aligned on both sides, which V8 needs to copy into a SharedArrayBuffer by words); the other
 // records hold their bytes from byte 16 (RAW_HEAD). A PAD record skips to the end of the ring.
 // ---------------------------------------------------------------------------------------------
 
@@ -450,6 +452,7 @@ const F_WIRE = 1 << 12
 const F_FRAMES = 1 << 13
 const F_HASCOMP = 1 << 14
 const F_COMP = 1 << 15
+const SKEW_SHIFT = 16
 const MSG_HEAD = 56
 const RAW_HEAD = 16
 // An sse.event record: Float64s seq, ts, size, retry (bytes 16-47), Int32 byte lengths of id,
@@ -495,7 +498,7 @@ const WORKER_NAPS = 25
 const RING_LAYOUT = {
   C_HEAD, C_TAIL, C_WSLEEP, C_MWAIT, C_READY, C_DEAD,
   K_PAD, K_MSG, K_RAW, K_CONN, K_CLOSE, K_SSE, K_SRC,
-  F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP,
+  F_START, F_IN, F_TEXT, F_TRUNC, F_WIRE, F_FRAMES, F_HASCOMP, F_COMP, SKEW_SHIFT,
   MSG_HEAD, RAW_HEAD, SSE_HEAD, F_ID, F_MESSAGE, F_LAST_IS_ID, F_RETRY, F_DATA_REF, CONN_SSE,
   K_H2, K_H2HDR, CONN_H2, H2_HEAD, H2_SENT, H2_RESPONSE, H2_DATA, H2_END,
   W_GEN, W_STATE, W64_WRITTEN, W64_EVENTS, INDEX_STRIDE, WORKER_NAP_MS, WORKER_NAPS,
@@ -879,11 +882,16 @@ export class RecordingWriter {
       str = b64
       len = b64.length
     }
-    if (MSG_HEAD + len > r.maxRecord) return this.putLine(JSON.stringify(ev) + '\n')
-    const o = reserve(r, align8(MSG_HEAD + len))
+    // Wire bytes land at the same address mod 8 as they come from (see SKEW_SHIFT).
+    const skew = raw !== undefined ? raw.byteOffset & 7 : 0
+    const room = align8(MSG_HEAD + skew + len)
+    if (room > r.maxRecord) return this.putLine(JSON.stringify(ev) + '\n')
+    const o = reserve(r, room)
     if (o < 0) return this.fail(r.dead ?? 'the writer worker stopped')
-    if (raw !== undefined) r.u8.set(raw, o + MSG_HEAD)
-    else len = r.u8.write(str!, o + MSG_HEAD, flags & F_TEXT ? 'utf8' : 'latin1')
+    if (raw !== undefined) {
+      r.u8.set(raw, o + MSG_HEAD + skew)
+      flags |= skew << SKEW_SHIFT
+    } else len = r.u8.write(str!, o + MSG_HEAD, flags & F_TEXT ? 'utf8' : 'latin1')
     const f = o >> 3
     const f64 = r.f64
     f64[f + 2] = ev.seq
@@ -903,7 +911,7 @@ export class RecordingWriter {
     r.i32[i] = flags
     r.i32[i + 1] = this.id
     r.i32[i + 2] = len
-    this.commit(r, align8(MSG_HEAD + len))
+    this.commit(r, align8(MSG_HEAD + skew + len))
   }
 
   /**
