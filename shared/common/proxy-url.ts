@@ -3,7 +3,8 @@ import type { ProxyKind, ProxyServer } from './spec/index.ts'
 import { WiretraceError } from './errors/index.ts'
 import { MASK, redactUserinfo } from './redact.ts'
 
-const KINDS: Record<string, ProxyKind> = {
+/** The proxy kind of each URL scheme (`socks:` means SOCKS5, as curl reads it). */
+export const PROXY_SCHEMES: Readonly<Record<string, ProxyKind>> = {
   'http:': 'http',
   'https:': 'https',
   'socks:': 'socks5',
@@ -24,7 +25,7 @@ export function parseProxyUrl(raw: string): ProxyServer {
     const why = whyProxyUrlInvalid(text)
     throw new WiretraceError('WT_PROXY_URL_INVALID', `"${shownProxyUrl(raw)}" is not a valid proxy URL${why ? `: ${why}` : ''} (expected e.g. http://host:3128 or socks5h://user:pass@host:1080)`)
   }
-  const kind = KINDS[u.protocol]
+  const kind = PROXY_SCHEMES[u.protocol]
   if (!kind) {
     throw new WiretraceError('WT_PROXY_URL_INVALID', `unsupported proxy scheme ${u.protocol.slice(0, -1)}: use http, https, socks4, socks4a, socks5 or socks5h`)
   }

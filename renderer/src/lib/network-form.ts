@@ -5,6 +5,7 @@
  */
 import type { NetworkProfile, ProxyAuth, ProxyKind, ProxyTlsOptions } from '../../../shared/common/spec/index.ts'
 import { isAbsolutePath } from '../../../shared/common/protocol/validate.ts'
+import { PROXY_SCHEMES } from '../../../shared/common/proxy-url.ts'
 
 export type NetMode = 'manual' | 'pac' | 'env' | 'system' | 'direct'
 
@@ -126,16 +127,6 @@ export function maskUserinfo(text: string): string {
   return `${t.slice(0, start)}***@${t.slice(start + at + 1)}`
 }
 
-const URL_KINDS: Record<string, ProxyKind> = {
-  'http:': 'http',
-  'https:': 'https',
-  'socks:': 'socks5',
-  'socks4:': 'socks4',
-  'socks4a:': 'socks4a',
-  'socks5:': 'socks5',
-  'socks5h:': 'socks5h',
-}
-
 /**
  * Fills the manual proxy fields from a URL such as `socks5h://user:pass@127.0.0.1:1080` (a bare
  * host:port means http://, as curl assumes). Throws a FieldError naming "Proxy URL"; the
@@ -154,7 +145,7 @@ export function draftFromProxyUrl(text: string, base: NetDraft = EMPTY_DRAFT): N
   } catch {
     return fail(`"${maskUserinfo(t)}" is not a URL (e.g. http://proxy:3128 or socks5h://127.0.0.1:1080)`)
   }
-  const kind = URL_KINDS[u.protocol]
+  const kind = PROXY_SCHEMES[u.protocol]
   if (!kind) return fail(`the scheme ${u.protocol.slice(0, -1)} is not a proxy type (use http, https, socks4, socks4a, socks5 or socks5h)`)
   if (!u.hostname) return fail('has no host')
   // Browsers percent-encode what does not belong in a host ("bad host" → "bad%20host"): refuse it.

@@ -7,6 +7,7 @@
  * aside (`NAME.bad-TIME`), never overwritten, with a coded problem the UI shows once.
  * Never imports electron.
  */
+import { fsyncDir } from '../recording/atomic.ts'
 import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -109,18 +110,6 @@ export function loadList<T>(
   }
   const first = bad.slice(0, 3).join('; ')
   return { items, problem: damaged(file, `${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} skipped (${first}${bad.length > 3 ? '; …' : ''})`, aside, `${items.length} loaded`) }
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | null = null
-  try {
-    fd = fs.openSync(dir, 'r')
-    fs.fsyncSync(fd)
-  } catch {
-    /* some platforms cannot fsync a directory; the rename is still atomic */
-  } finally {
-    if (fd !== null) fs.closeSync(fd)
-  }
 }
 
 /**

@@ -14,7 +14,8 @@ function tempName(final: string): string {
   return path.join(path.dirname(final), `.${path.basename(final)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
 }
 
-function fsyncDir(dir: string): void {
+/** Flushes a directory's entries (after a rename into it); a no-op where that is not possible. */
+export function fsyncDir(dir: string): void {
   let fd: number | null = null
   try {
     fd = fs.openSync(dir, 'r')

@@ -26,7 +26,6 @@ const mask = cap - 1
 const u8 = Buffer.from(ring)
 const i32 = new Int32Array(ring)
 const f64 = new Float64Array(ring)
-const ring32 = new Int32Array(ring)
 const ringDv = new DataView(ring)
 const ctl = new Int32Array(ctlSab)
 
@@ -239,39 +238,6 @@ function words(b) {
   return b
 }
 
-/**
- * Copies a text payload after `"` at a[p], four bytes at a time, and tells whether JSON can
- * take it as it is: no byte below 0x20, no quote, no backslash (SWAR tests on 32-bit words);
- * bytes above 0x7f are checked as UTF-8 afterwards. Returns the end, or -1 if JSON must escape.
- */
-function copyText(a, dv, p, p0, e0) {
-  let bad = 0
-  let high = 0
-  let q = p
-  const w0 = p0 >> 2
-  const w1 = w0 + ((e0 - p0) >> 2)
-  if (LITTLE) {
-    for (let k = w0; k < w1; k++) {
-      const x = ring32[k]
-      dv.setInt32(q, x, true)
-      q += 4
-      const y = x ^ 0x22222222
-      const z = x ^ 0x5c5c5c5c
-      bad |= ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y) | ((z - 0x01010101) & ~z)
-      high |= x
-    }
-  }
-  for (let i = LITTLE ? w1 << 2 : p0; i < e0; i++) {
-    const c = u8[i]
-    a[q++] = c
-    if (c < 0x20 || c === 0x22 || c === 0x5c) bad |= 0x80
-    high |= c
-  }
-  if ((bad & 0x80808080) !== 0) return -1
-  if ((high & 0x80808080) !== 0 && !isUtf8(u8.subarray(p0, e0))) return -1
-  return q
-}
-
 /** Encodes one ws.message record (at ring offset o) as its JSON line. */
 function encodeMessage(w, o, hdr, len) {
   // The payload sits at the same address mod 8 as the wire bytes it was copied from.
@@ -293,7 +259,7 @@ function encodeMessage(w, o, hdr, len) {
   if (isText) {
     p = put(a, p, K_TEXT)
     a[p] = 34 // "
-    const q = (p0 & 3) === 0 ? copyText(a, dv, p + 1, p0, e0) : copyTextFrom(a, dv, p + 1, u8, ringDv, p0, e0)
+    const q = copyText(a, dv, p + 1, u8, ringDv, p0, e0)
     if (q < 0) p += a.write(JSON.stringify(u8.toString('utf8', p0, e0)), p, 'utf8')
     else {
       p = q
@@ -316,11 +282,12 @@ function encodeMessage(w, o, hdr, len) {
 }
 
 /**
- * copyText for bytes src[s0, e0) at any alignment (src is a writer's source copy, sdv its
- * DataView): four bytes at a time with the same SWAR tests. Returns the end, or -1 if JSON
- * must escape.
+ * Copies text bytes src[s0, e0) (the ring, or a writer's source copy; sdv its DataView) after
+ * `"` at a[p], four bytes at a time, and tells whether JSON can take them as they are: no byte
+ * below 0x20, no quote, no backslash (SWAR tests on 32-bit words); bytes above 0x7f are checked
+ * as UTF-8 afterwards. Returns the end, or -1 if JSON must escape.
  */
-function copyTextFrom(a, dv, p, src, sdv, s0, e0) {
+function copyText(a, dv, p, src, sdv, s0, e0) {
   let bad = 0
   let high = 0
   let q = p
@@ -351,7 +318,7 @@ function copyTextFrom(a, dv, p, src, sdv, s0, e0) {
 /** A JSON string of a writer's source bytes src[s0, e0) at a[p]; returns the end. */
 function putStrFrom(a, p, w, s0, e0) {
   a[p] = 34 // "
-  const q = copyTextFrom(a, dv, p + 1, w.src, w.srcDv, s0, e0)
+  const q = copyText(a, dv, p + 1, w.src, w.srcDv, s0, e0)
   if (q < 0) return p + a.write(JSON.stringify(w.src.toString('utf8', s0, e0)), p, 'utf8')
   a[q] = 34
   return q + 1
@@ -360,7 +327,7 @@ function putStrFrom(a, p, w, s0, e0) {
 /** A JSON string of the UTF-8 bytes u8[p0, e0) (p0 4-byte aligned) at a[p]; returns the end. */
 function putStr(a, p, p0, e0) {
   a[p] = 34 // "
-  const q = copyText(a, dv, p + 1, p0, e0)
+  const q = copyText(a, dv, p + 1, u8, ringDv, p0, e0)
   if (q < 0) return p + a.write(JSON.stringify(u8.toString('utf8', p0, e0)), p, 'utf8')
   a[q] = 34
   return q + 1
