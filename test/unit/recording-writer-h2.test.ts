@@ -7,15 +7,11 @@ import fs from 'node:fs'
 import { RecordingWriter } from '../../shared/node/recording/writer.ts'
 import type { H2StreamEvent, HeaderPairs, WiretraceEvent } from '../../shared/common/events/index.ts'
 import { tmpFile } from '../fixtures/engine.ts'
+import { prng } from '../fixtures/recordings/helpers.ts'
+
+const lines = (file: string): string[] => fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1)
 
 const HEADER = { format: 'wiretrace', version: 1 } as never
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff
-    return seed / 0x7fffffff
-  }
-}
 
 const HEADER_SETS: HeaderPairs[] = [
   [[':status', '200'], ['date', 'Fri, 27 Nov 2026 10:50:00 GMT']],
@@ -27,7 +23,7 @@ const HEADER_SETS: HeaderPairs[] = [
 
 /** Events built as the HTTP/2 transport builds them (same key order), mixed with other events and unusual shapes. */
 function events(n: number, conn: string, seed: number): WiretraceEvent[] {
-  const r = rng(seed)
+  const r = prng(seed)
   const out: WiretraceEvent[] = []
   const base = 1795761355881
   for (let i = 0; i < n; i++) {
@@ -61,10 +57,6 @@ function events(n: number, conn: string, seed: number): WiretraceEvent[] {
     out.push(ev)
   }
   return out
-}
-
-function lines(file: string): string[] {
-  return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1)
 }
 
 describe('RecordingWriter, h2.stream', () => {
