@@ -234,7 +234,8 @@ describe('the lab strips Upgrade in forward mode', () => {
       const ds = r.of('diagnosis')
       expect(ds.map((d) => d.code)).toEqual(['WT_UPGRADE_STRIPPED'])
       expect(ds[0]!.title).toBe(`The WebSocket upgrade was answered with ${status} instead of 101`)
-      expect(ds[0]!.explanation).toContain(`The request went to the proxy in absolute-URI form (forward mode). A proxy in the path (http://127.0.0.1:${l.port}) removed the Upgrade and Connection headers`)
+      // Named by its Via header, as a real forwarding proxy is (the lab adds Via to forwarded answers).
+      expect(ds[0]!.explanation).toContain('The request went to the proxy in absolute-URI form (forward mode). A proxy in the path (Via: 1.1 wiretrace-lab) removed the Upgrade and Connection headers')
       expect(l.log().some((e) => e.event === 'stripped')).toBe(true)
     })
   }
@@ -377,4 +378,40 @@ describe('TLS interception: the flag that trusts a corporate CA for the origin i
     expect(d2.suggestions[0]).toContain('--ca FILE')
     for (const d of [d1, d2]) expect(d.suggestions.join(' ')).not.toContain('--proxy-ca')
   })
+})
+
+describe('forward mode through the lab, no squid needed: 504 and 502 from the proxy itself', () => {
+  it('poll: an origin that never answers -> the lab\'s 504 after upstreamTimeoutMs, WT_PROXY_ORIGIN_UNREACHABLE naming it', async () => {
+    const silent = await server(() => undefined)
+    const l = await lab({ upstreamTimeoutMs: 1000 })
+    const r = await run({ ...specFor('poll', `127.0.0.1:${silent}`, manual(l.port, { mode: 'forward' })), poll: { maxCycles: 1, timeoutMs: 10_000 } })
+    expect(r.of('poll.cycle')[0]).toMatchObject({ status: 504, outcome: 'http-error' })
+    expect(r.of('poll.cycle')[0]!.heldMs).toBeGreaterThanOrEqual(900)
+    const ds = r.of('diagnosis')
+    expect(ds.map((d) => d.code)).toEqual(['WT_PROXY_ORIGIN_UNREACHABLE'])
+    const d = ds[0]!
+    expect(d.title).toBe(`The proxy http://127.0.0.1:${l.port} could not reach the origin`)
+    expect(d.explanation).toContain('answered the forwarded request itself with 504 Gateway Timeout and X-Lab-Error: upstream timeout (Via: 1.1 wiretrace-lab)')
+    expect(d.explanation).toContain('A 504 means the proxy gave up waiting for the origin\'s answer (its read timeout)')
+    expect(d.suggestions.join(' ')).toContain('read timeout')
+    expect(r.of('error').map((e) => e.code)).toContain('WT_PROXY_ORIGIN_UNREACHABLE')
+  })
+
+  for (const [what, talk, header] of [
+    ['resets', (s: net.Socket) => s.once('data', () => s.resetAndDestroy()), 'X-Lab-Error: ECONNRESET (the origin reset the connection)'],
+    ['closes', (s: net.Socket) => s.once('data', () => s.end()), 'X-Lab-Error: origin closed'],
+  ] as const) {
+    it(`sse: an origin that ${what} without answering -> the lab's 502, WT_PROXY_ORIGIN_UNREACHABLE naming it`, async () => {
+      const port = await server(talk)
+      const l = await lab()
+      const r = await run(specFor('sse', `127.0.0.1:${port}`, manual(l.port, { mode: 'forward' })))
+      const res = r.of('http.response')[0]!
+      expect([res.status, res.statusText]).toEqual([502, 'Bad Gateway'])
+      expect(r.of('error')[0]!.code).toBe('WT_PROXY_ORIGIN_UNREACHABLE')
+      const ds = r.of('diagnosis')
+      expect(ds.map((d) => d.code)).toEqual(['WT_PROXY_ORIGIN_UNREACHABLE'])
+      expect(ds[0]!.explanation).toContain(`answered the forwarded request itself with 502 Bad Gateway and ${header} (Via: 1.1 wiretrace-lab). The proxy is reachable and took the request`)
+      expect(ds[0]!.explanation).toContain('A 502 means the answer from the origin was missing or broken')
+    })
+  }
 })

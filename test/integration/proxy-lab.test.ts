@@ -12,7 +12,9 @@ import { X509Certificate } from 'node:crypto'
 import { wsServer, type Running } from '../fixtures/ws-servers.ts'
 import { makeCa } from '../fixtures/certs.ts'
 import { run, start } from '../fixtures/engine.ts'
-import { runLab, type Lab } from '../../shared/node/lab/index.ts'
+import { runLab, formatLabLog, type Lab } from '../../shared/node/lab/index.ts'
+import { LAB_HELP, labOptions, run as runLabCli } from '../../shared/node/lab/cli.ts'
+import { PassThrough } from 'node:stream'
 import { dial } from '../../shared/node/net/dial.ts'
 import { DEFAULT_LIMITS } from '../../shared/common/limits.ts'
 import { Diagnoser, diagnoseIdleClose } from '../../shared/common/diagnose/index.ts'
@@ -437,5 +439,175 @@ describe('proxy lab', () => {
       expect(r.bytes, JSON.stringify(extra)).toBe(400)
       expect(r.error?.code, JSON.stringify(extra)).toBe('ECONNRESET')
     }
+  })
+})
+
+/**
+ * A raw client: sends `request` to the proxy and collects what comes back until the proxy
+ * closes, an error, or `ms` passes (then `timedOut`).
+ */
+function raw(port: number, request: string, ms = 5000): Promise<{ text: string; ms: number; timedOut: boolean; error: string | null }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now()
+    let text = ''
+    let error: string | null = null
+    const s = net.connect(port, '127.0.0.1', () => s.write(request))
+    const done = (timedOut: boolean): void => {
+      clearTimeout(timer)
+      s.destroy()
+      resolve({ text, ms: performance.now() - t0, timedOut, error })
+    }
+    const timer = setTimeout(() => done(true), ms)
+    s.on('data', (d: Buffer) => (text += d.toString('latin1')))
+    s.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message))
+    s.on('close', () => done(false))
+  })
+}
+const get = (target: string, extra = ''): string => `GET ${target} HTTP/1.1\r\nHost: ${new URL(target).host}\r\n${extra}\r\n`
+/** The header lines of the first response head in `text`. */
+const headLines = (text: string): string[] => text.slice(0, text.indexOf('\r\n\r\n')).split('\r\n')
+
+describe('proxy lab: forward mode answers like a real proxy', () => {
+  it('adds Via: 1.1 wiretrace-lab to forwarded responses (after the origin\'s own Via), as to CONNECT answers', async () => {
+    const port = await tcpOrigin((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nVia: 1.1 upstream-gw\r\nConnection: close\r\n\r\nhello')))
+    const l = await lab({})
+    const r = await raw(l.port, get(`http://127.0.0.1:${port}/x`))
+    const lines = headLines(r.text)
+    expect(lines[0]).toBe('HTTP/1.1 200 OK')
+    expect(lines.filter((h) => /^via:/i.test(h))).toEqual(['Via: 1.1 upstream-gw', 'Via: 1.1 wiretrace-lab'])
+    // The body is untouched.
+    expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toBe('hello')
+    // An HTTP/1.0 answer is named as received; a 100 Continue and the final answer both carry it.
+    const old = await tcpOrigin((s) => s.once('data', () => s.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold')))
+    const r10 = await raw(l.port, get(`http://127.0.0.1:${old}/`))
+    expect(headLines(r10.text)).toContain('Via: 1.0 wiretrace-lab')
+    expect(r10.text.endsWith('\r\n\r\nold')).toBe(true)
+    const cont = await tcpOrigin((s) => s.once('data', () => s.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok')))
+    const rc = await raw(l.port, get(`http://127.0.0.1:${cont}/`))
+    expect(rc.text).toBe('HTTP/1.1 100 Continue\r\nVia: 1.1 wiretrace-lab\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\nVia: 1.1 wiretrace-lab\r\n\r\nok')
+    // CONNECT answers carry it too.
+    const c = await raw(l.port, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 300)
+    expect(headLines(c.text)).toEqual(['HTTP/1.1 200 Connection established', 'Via: 1.1 wiretrace-lab'])
+  })
+
+  it('a WebSocket forwarded through the lab: the 101 carries Via and the frames flow unchanged', async () => {
+    const o = await origin()
+    const l = await lab({})
+    const r = await run({ url: o.url, transport: 'ws', network: via(l, undefined, { httpMode: 'forward' }), send: [{ kind: 'text', text: 'through forward mode' }], maxMessages: 1 })
+    expect(r.end.exitCode, JSON.stringify(r.of('error'))).toBe(0)
+    const res = r.of('http.response')[0]!
+    expect(res.status).toBe(101)
+    expect(res.headers.filter(([k]) => k.toLowerCase() === 'via')).toEqual([['Via', '1.1 wiretrace-lab']])
+    expect(r.of('ws.message').find((m) => m.dir === 'in')).toMatchObject({ text: 'through forward mode' })
+    expect(l.log().some((e) => e.event === 'forward')).toBe(true)
+  })
+
+  it('upstreamTimeoutMs: an origin that never answers gets 504 Gateway Timeout with X-Lab-Error and Via; off by default and switchable', async () => {
+    // Reads (and ignores) the request, so it sees the lab hang up.
+    const silent = await tcpOrigin((s) => s.resume())
+    const l = await lab({ upstreamTimeoutMs: 400 })
+    const r = await raw(l.port, get(`http://127.0.0.1:${silent}/held`))
+    const lines = headLines(r.text)
+    expect(lines[0]).toBe('HTTP/1.1 504 Gateway Timeout')
+    expect(lines).toContain('X-Lab-Error: upstream timeout')
+    expect(lines).toContain('Via: 1.1 wiretrace-lab')
+    expect(r.text).toContain(`127.0.0.1:${silent} did not answer within 400 ms`)
+    expect(r.ms).toBeGreaterThanOrEqual(380)
+    expect(r.ms).toBeLessThan(2000)
+    expect(l.log().find((e) => e.event === '504')?.detail).toBe(`no answer from 127.0.0.1:${silent} within 400 ms`)
+    // Off: the request is held as long as the origin holds it.
+    l.set({ upstreamTimeoutMs: 0 })
+    const held = await raw(l.port, get(`http://127.0.0.1:${silent}/held`), 800)
+    expect([held.timedOut, held.text]).toEqual([true, ''])
+    // Once the answer has started, silence from the origin closes the connection instead.
+    const stalls = await tcpOrigin((s) => s.once('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc')))
+    l.set({ upstreamTimeoutMs: 400 })
+    const cut = await raw(l.port, get(`http://127.0.0.1:${stalls}/`))
+    expect(cut.timedOut).toBe(false)
+    expect(cut.text).toBe('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nVia: 1.1 wiretrace-lab\r\n\r\nabc')
+    expect(cut.ms).toBeGreaterThanOrEqual(380)
+    expect(l.log().some((e) => e.event === 'closed' && e.detail === 'the origin was silent for 400 ms (upstream timeout)')).toBe(true)
+  })
+
+  it('upstreamTimeoutMs counts only the origin\'s silence: bytes the lab still holds for the client do not count', async () => {
+    // 1.5 MiB sent at once and then silence, relayed at 1 MB/s: about 1.5 s of the lab's own queue.
+    const size = 1536 * 1024
+    const port = await tcpOrigin((s) => s.once('data', () => s.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`), Buffer.alloc(size, 0x61)]))))
+    const l = await lab({ upstreamTimeoutMs: 300, bandwidthBps: 1_000_000 })
+    const r = await raw(l.port, get(`http://127.0.0.1:${port}/big`), 10_000)
+    const body = r.text.length - r.text.indexOf('\r\n\r\n') - 4
+    expect(body, JSON.stringify(l.log())).toBe(size)
+    expect(r.ms).toBeGreaterThan(1200)
+    // The connection ends 300 ms after the last byte went out, not 300 ms after the origin's.
+    const closed = l.log().find((e) => e.event === 'closed')!
+    expect(closed.detail).toBe('the origin was silent for 300 ms (upstream timeout)')
+    expect(closed.t).toBeGreaterThan(1400)
+  })
+
+  it('an origin that closes or resets without answering: 502 Bad Gateway naming why; a started answer is not replaced', async () => {
+    const closer = await tcpOrigin((s) => s.once('data', () => s.end()))
+    const resetter = await tcpOrigin((s) => s.once('data', () => s.resetAndDestroy()))
+    const partial = await tcpOrigin((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc')))
+    const l = await lab({})
+    for (const [port, why] of [[closer, 'origin closed'], [resetter, 'ECONNRESET']] as const) {
+      const r = await raw(l.port, get(`http://127.0.0.1:${port}/`))
+      const lines = headLines(r.text)
+      expect(lines[0], why).toBe('HTTP/1.1 502 Bad Gateway')
+      expect(lines).toContain(`X-Lab-Error: ${why}`)
+      expect(lines).toContain('Via: 1.1 wiretrace-lab')
+      expect(l.log().some((e) => e.event === '502' && e.detail === `127.0.0.1:${port} closed without answering (${why})`), JSON.stringify(l.log())).toBe(true)
+    }
+    const p = await raw(l.port, get(`http://127.0.0.1:${partial}/`))
+    expect(p.text).toBe('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nVia: 1.1 wiretrace-lab\r\n\r\nabc')
+  })
+
+  it('never logs a password, a token in the query or Proxy-Authorization beyond its scheme (lab.log and the CLI\'s stdout)', async () => {
+    const port = await tcpOrigin((s) => s.once('data', () => s.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n')))
+    const secrets = ['tok-SECRET-1', 'pw-SECRET-2', 'cHJveHk6bGFiLVNFQ1JFVC0z', 'lab-SECRET-3']
+    const requests = [
+      get(`http://127.0.0.1:${port}/p?x=1&access_token=tok-SECRET-1`),
+      get(`http://u:pw-SECRET-2@127.0.0.1:${port}/p`),
+      // Wrong credentials (base64 of proxy:lab-SECRET-3), then an origin-form request the lab refuses.
+      get(`http://127.0.0.1:${port}/q?token=tok-SECRET-1`, 'Proxy-Authorization: Basic cHJveHk6bGFiLVNFQ1JFVC0z\r\n'),
+      `GET /origin-form?access_token=tok-SECRET-1 HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ]
+    // In-process: lab.log() and the lines the CLI would print.
+    const printed: string[] = []
+    const l = await lab({ onLog: (e) => printed.push(formatLabLog(e)) })
+    for (const q of requests.slice(0, 2)) await raw(l.port, q)
+    l.set({ basicAuth: { user: 'proxy', pass: 'right-one' } })
+    await raw(l.port, requests[2]!, 500)
+    l.set({ basicAuth: null })
+    await raw(l.port, requests[3]!)
+    const logged = JSON.stringify(l.log()) + printed.join('\n')
+    for (const s of secrets) expect(logged, s).not.toContain(s)
+    // What was there is still said, with the secrets masked.
+    expect(logged).toContain('access_token=***')
+    expect(logged).toContain('u:***@127.0.0.1')
+    expect(l.log().find((e) => e.event === '407')?.detail).toBe('credentials rejected (Proxy-Authorization scheme: Basic)')
+    // The CLI in the foreground: its stdout.
+    const out = new PassThrough()
+    let text = ''
+    out.on('data', (d) => (text += d))
+    const ac = new AbortController()
+    const done = runLabCli(['--auth', 'proxy:right-one'], { stdout: out, stderr: out }, ac.signal)
+    while (!/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(text)) await new Promise((res) => setTimeout(res, 10))
+    const cliPort = Number(/127\.0\.0\.1:(\d+)/.exec(text)![1])
+    const auth = `Proxy-Authorization: Basic ${Buffer.from('proxy:right-one').toString('base64')}\r\n`
+    await raw(cliPort, get(`http://127.0.0.1:${port}/p?access_token=tok-SECRET-1`, auth))
+    await raw(cliPort, get(`http://u:pw-SECRET-2@127.0.0.1:${port}/p`, auth))
+    await raw(cliPort, requests[2]!, 500)
+    ac.abort()
+    expect(await done).toBe(0)
+    expect(text).toContain('forward: GET /p?access_token=*** to 127.0.0.1')
+    for (const s of [...secrets, Buffer.from('proxy:right-one').toString('base64'), 'right-one']) expect(text, s).not.toContain(s)
+  })
+
+  it('--upstream-timeout S and the help', () => {
+    expect(labOptions(['--upstream-timeout', '2.5', '--strip-upgrade'])).toEqual({ upstreamTimeoutMs: 2500, stripUpgrade: true })
+    expect(LAB_HELP).toMatch(/--upstream-timeout SECONDS +.*504 Gateway Timeout/)
+    expect(LAB_HELP).toMatch(/Via: 1\.1 wiretrace-lab/)
+    expect(LAB_HELP).toMatch(/502 Bad Gateway/)
+    expect(LAB_HELP).toMatch(/never logs? (credentials|passwords)/i)
   })
 })

@@ -1,7 +1,8 @@
 // The "system" network profile: the desktop host resolves the proxy (Electron's
 // session.resolveProxy, here a stand-in resolver) before the engine opens, and the recording
 // shows the system's answer as the rule that chose the route. A lookup that fails or never
-// answers is recorded as such (rule "system proxy lookup failed: …", a warning diagnosis).
+// answers is recorded as such: the host puts the failure in network.resolveError and the engine
+// routes DIRECT with the rule "system proxy lookup failed: …" and one warning diagnosis.
 import { afterAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../shared/node/engine/engine.ts'
 import { HostAdapter } from '../../shared/node/hosts/adapter.ts'
@@ -9,6 +10,7 @@ import { ChannelClient, type Channel, type HostMessage } from '../../shared/comm
 import { runLab } from '../../shared/node/lab/index.ts'
 import { wsServer, type Running } from '../fixtures/ws-servers.ts'
 import type { WiretraceEvent } from '../../shared/common/events/index.ts'
+import { run } from '../fixtures/engine.ts'
 
 const cleanup: Array<() => Promise<void>> = []
 afterAll(async () => {
@@ -80,16 +82,21 @@ describe('system proxy (desktop host)', () => {
     const rule = events.find((e) => e.type === 'proxy.rule')
     expect(rule).toMatchObject({ source: 'system', chosen: 'DIRECT', rule: expect.stringMatching(/^system proxy lookup failed: /) })
     expect((rule as { rule: string }).rule).toMatch(why)
-    const diag = events.find((e) => e.type === 'diagnosis')
-    expect(diag).toMatchObject({ code: 'WT_SYSTEM_PROXY_LOOKUP', severity: 'warning' })
+    // Exactly one warning: the engine's, from the spec's resolveError (the host adds none of its own).
+    const diags = events.filter((e) => e.type === 'diagnosis')
+    expect(diags.map((d) => (d as { code: string }).code)).toEqual(['WT_SYSTEM_PROXY_LOOKUP'])
+    const diag = diags[0]
+    expect(diag).toMatchObject({ code: 'WT_SYSTEM_PROXY_LOOKUP', severity: 'warning', title: 'The system proxy could not be looked up: going DIRECT' })
     expect((diag as { explanation: string }).explanation).toMatch(why)
     // The diagnosis comes before the route it explains, and the connection still works (DIRECT).
     expect(diag!.seq).toBeLessThan(rule!.seq)
     expect(events.find((e) => e.type === 'ws.message' && e.dir === 'in')).toMatchObject({ text: 'direct after all' })
-    const start = events.find((e) => e.type === 'conn.start') as { spec: { network: { resolveError?: string } } }
+    const start = events.find((e) => e.type === 'conn.start') as { spec: { network: { resolveError?: string; resolved?: string } } }
     expect(start.spec.network.resolveError).toMatch(why)
+    // The failure is in resolveError only; resolved stays for a real answer.
+    expect(start.spec.network.resolved).toBeUndefined()
     // proxy.resolve (the composer's "before connecting" answer) reports the failure as a failure.
-    expect(resolution).toMatchObject({ ok: true, result: { available: true, routes: ['DIRECT'], error: { code: 'WT_SYSTEM_PROXY_LOOKUP' } } })
+    expect(resolution).toMatchObject({ ok: true, result: { available: true, source: 'system', rule: expect.stringMatching(/^system proxy lookup failed: /), routes: ['DIRECT'], error: { code: 'WT_SYSTEM_PROXY_LOOKUP' } } })
     if (timeout) expect(Date.now() - t0).toBeLessThan(5000)
   })
 
@@ -103,5 +110,26 @@ describe('system proxy (desktop host)', () => {
     const w = await web.dispatch('proxy.resolve', { url: 'wss://example.test/socket', network: { mode: 'system' } })
     expect(w).toMatchObject({ ok: true, result: { available: false, routes: ['DIRECT'] } })
     expect((w as { result: { why: string } }).result.why).toMatch(/desktop app/)
+  })
+
+  it('the engine reads resolveError itself (no host involved): DIRECT, the rule says why, one warning, secrets masked', async () => {
+    const origin: Running = await wsServer((ws) => ws.send('direct'))
+    cleanup.push(() => origin.close())
+    const why = 'net::ERR_PAC_NOT_FETCHED for http://corp:pac-SECRET-1@wpad.corp/proxy.pac?token=tok-SECRET-2'
+    // A spec from an older host may carry both; the failure wins over the text put in resolved.
+    for (const network of [{ mode: 'system' as const, resolveError: why }, { mode: 'system' as const, resolveError: why, resolved: `system proxy lookup failed: ${why}` }]) {
+      const r = await run({ url: origin.url, transport: 'ws', network, maxMessages: 1 })
+      expect(r.end.exitCode, JSON.stringify(r.of('error'))).toBe(0)
+      const rules = r.of('proxy.rule')
+      expect(rules).toHaveLength(1)
+      expect(rules[0]).toMatchObject({ source: 'system', chosen: 'DIRECT', fallbacks: [], rule: 'system proxy lookup failed: net::ERR_PAC_NOT_FETCHED for http://corp:***@wpad.corp/proxy.pac?token=***' })
+      const ds = r.of('diagnosis')
+      expect(ds.map((d) => [d.code, d.severity])).toEqual([['WT_SYSTEM_PROXY_LOOKUP', 'warning']])
+      expect(ds[0]!.explanation).toContain('failed: net::ERR_PAC_NOT_FETCHED for http://corp:***@wpad.corp/proxy.pac?token=***. The connection goes DIRECT')
+      expect(ds[0]!.seq).toBeLessThan(rules[0]!.seq)
+      const shown = JSON.stringify([...rules, ...ds])
+      expect(shown).not.toContain('SECRET')
+      expect(r.of('ws.message').find((m) => m.dir === 'in')).toMatchObject({ text: 'direct' })
+    }
   })
 })

@@ -166,3 +166,31 @@ describe('record: proxy flags → NetworkProfile', () => {
     expect(RECORD_HELP).toMatch(/DOMAIN\\USER/)
   })
 })
+
+describe('record: --header', () => {
+  const headerFailure = (...headers: string[]): string => {
+    try {
+      specFromArgs('ws://127.0.0.1:9/', parseArgs(['ws://127.0.0.1:9/', ...headers.flatMap((h) => ['--header', h])], RECORD_OPTIONS).values)
+    } catch (e) {
+      return `${(e as { code: string }).code}: ${(e as Error).message}`
+    }
+    throw new Error(`expected ${headers.join(', ')} to be rejected`)
+  }
+
+  it('a header without a colon is named by its position, never echoed (it may be a token)', () => {
+    const m = headerFailure('X-Ok: 1', 'Authorization Bearer tok-SECRET-9')
+    expect(m).toBe('WT_USAGE: --header #2 has no colon: write it as "Name: value" (its text is not repeated here, as it may hold a secret)')
+    expect(m).not.toContain('SECRET')
+    expect(m).not.toContain('Bearer')
+    const bare = headerFailure('eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ')
+    expect(bare).toMatch(/^WT_USAGE: --header #1 has no colon/)
+    expect(bare).not.toContain('eyJ')
+    const empty = headerFailure(': tok-SECRET-8')
+    expect(empty).toBe('WT_USAGE: --header #1 has an empty name: write it as "Name: value"')
+  })
+
+  it('well-formed headers still go into the spec as given', () => {
+    const spec = specFromArgs('ws://127.0.0.1:9/', parseArgs(['ws://127.0.0.1:9/', '--header', 'X-A: 1', '--header', 'Authorization:  Bearer t:x '], RECORD_OPTIONS).values)
+    expect(spec.headers).toEqual([['X-A', '1'], ['Authorization', 'Bearer t:x']])
+  })
+})

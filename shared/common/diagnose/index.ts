@@ -28,6 +28,7 @@ export const DIAGNOSIS_CODES = {
   WT_H2_ALPN: 'h2 was offered but the TLS peer (an intercepting proxy) chose HTTP/1.1.',
   WT_IDLE_CUT: 'The connection (WebSocket, SSE, long-poll, stream, HTTP/2) was cut after a period of silence: an idle timeout on the path.',
   WT_PROXY_TLS: 'TLS to an HTTPS proxy itself failed (its certificate, or the handshake).',
+  WT_SYSTEM_PROXY_LOOKUP: 'The desktop host could not look up the system proxy (session.resolveProxy failed or timed out): the route went DIRECT (a warning).',
 } as const
 
 export type DiagnosisCode = keyof typeof DIAGNOSIS_CODES
@@ -217,6 +218,11 @@ export function diagnoseError(conn: string, err: ErrorLike, ctx: { route?: strin
       return draft(conn, err.code, 'error', err.code === 'WT_PAC_TIMEOUT' ? 'The PAC file ran too long and was stopped' : 'The PAC file could not be used',
         `${err.message}. PAC files run in a sandboxed worker with a time and memory limit so a broken one cannot freeze Wiretrace.`,
         ['Open the PAC file and check FindProxyForURL for loops, exceptions and its return value (e.g. "PROXY host:port; DIRECT").', 'Use a manual proxy or --proxy-env to get past it.'])
+    case 'WT_SYSTEM_PROXY_LOOKUP':
+      // A warning: the connection goes on, DIRECT. `why` is the host's failure text (already masked).
+      return draft(conn, 'WT_SYSTEM_PROXY_LOOKUP', 'warning', 'The system proxy could not be looked up: going DIRECT',
+        `Asking the operating system for the proxy of this URL (Electron session.resolveProxy: OS settings, WPAD, PAC) failed: ${str(d.why) || err.message}. The connection goes DIRECT; behind a proxy that only lets proxied traffic out, it will fail or reach a different network path than a browser.`,
+        ['Check the system proxy settings (a PAC or WPAD URL that cannot be fetched is the usual cause).', 'Use a Manual or PAC network profile with the proxy your browser uses.'])
     case 'WT_TLS_UNTRUSTED':
     case 'WT_TLS_HANDSHAKE':
     case 'WT_TLS_HOSTNAME':

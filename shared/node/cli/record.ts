@@ -124,9 +124,11 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
   const transport = (transportOpt as Transport | undefined) ?? inferTransport(url)
   const spec: ConnectionSpec = { url, transport }
   const headers: Array<[string, string]> = []
-  for (const h of (v.header as string[] | undefined) ?? []) {
+  for (const [i, h] of ((v.header as string[] | undefined) ?? []).entries()) {
     const c = h.indexOf(':')
-    if (c <= 0) throw new WiretraceError('WT_USAGE', `--header needs "Name: value", got "${h}"`)
+    // Named by position, never echoed: a header given without its colon is often a token.
+    if (c < 0) throw new WiretraceError('WT_USAGE', `--header #${i + 1} has no colon: write it as "Name: value" (its text is not repeated here, as it may hold a secret)`)
+    if (!h.slice(0, c).trim()) throw new WiretraceError('WT_USAGE', `--header #${i + 1} has an empty name: write it as "Name: value"`)
     headers.push([h.slice(0, c).trim(), h.slice(c + 1).trim()])
   }
   if (headers.length) spec.headers = headers

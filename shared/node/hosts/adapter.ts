@@ -124,22 +124,6 @@ export function readProxyTlsFiles(network: NetworkProfile): NetworkProfile {
   return { ...network, proxyTls: out } as NetworkProfile
 }
 
-/** The warning a failed system proxy lookup leaves on the connection (it went DIRECT). */
-export function systemLookupDiagnosis(conn: string, why: string): Parameters<import('../engine/connection.ts').Connection['emit']>[0] {
-  return {
-    type: 'diagnosis',
-    conn,
-    code: 'WT_SYSTEM_PROXY_LOOKUP',
-    severity: 'warning',
-    title: 'The system proxy could not be looked up: going DIRECT',
-    explanation: `Asking the operating system for the proxy of this URL (Electron session.resolveProxy: OS settings, WPAD, PAC) failed: ${why}. The connection goes DIRECT; behind a proxy that only lets proxied traffic out, it will fail or reach a different network path than a browser.`,
-    suggestions: [
-      'Check the system proxy settings (a PAC or WPAD URL that cannot be fetched is the usual cause).',
-      'Use a Manual or PAC network profile with the proxy your browser uses.',
-    ],
-  }
-}
-
 export class HostAdapter {
   readonly engine: Engine
   readonly host: HostAdapterOptions['host']
@@ -180,22 +164,16 @@ export class HostAdapter {
       }),
       'session.open': async (p) => {
         let spec = p.spec
-        let lookupFailed: string | null = null
         const net = spec.network
-        if (net?.mode === 'system' && !net.resolved && !net.resolveError && this.resolveSystemProxy) {
+        if (net?.mode === 'system' && !net.resolved && net.resolveError === undefined && this.resolveSystemProxy) {
           // Resolved before the engine opens, so the recording shows the system's answer as the rule.
+          // A failure goes in resolveError: the engine routes DIRECT, its rule says the lookup failed,
+          // and it emits the one WT_SYSTEM_PROXY_LOOKUP warning (never a silent DIRECT).
           const r = await this.lookupSystemProxy(spec.url)
-          if ('rule' in r) spec = { ...spec, network: { ...net, resolved: r.rule } }
-          else {
-            // Never a silent DIRECT: the rule says the lookup failed (it parses to no proxy, so the
-            // route is DIRECT), and a warning diagnosis says why.
-            lookupFailed = r.error
-            spec = { ...spec, network: { ...net, resolveError: r.error, resolved: `system proxy lookup failed: ${r.error}` } }
-          }
+          spec = { ...spec, network: 'rule' in r ? { ...net, resolved: r.rule } : { ...net, resolveError: r.error } }
         }
         if (spec.network) spec = { ...spec, network: readProxyTlsFiles(spec.network) }
         const conn = this.engine.open(spec, p.record === false ? { recordingPath: null } : {})
-        if (lookupFailed !== null) conn.emit(systemLookupDiagnosis(conn.id, lookupFailed))
         return { ...conn.summary() }
       },
       'session.send': (p) => {
@@ -450,20 +428,11 @@ export class HostAdapter {
     const t0 = performance.now()
     const took = (): number => Math.round((performance.now() - t0) * 10) / 10
     let net = network
-    if (net.mode === 'system' && !net.resolved) {
+    if (net.mode === 'system' && !net.resolved && net.resolveError === undefined) {
       if (!this.resolveSystemProxy) return { available: false, why: SYSTEM_PROXY_UNAVAILABLE, source: 'system', routes: ['DIRECT'], ms: took() }
       const r = await this.lookupSystemProxy(url)
-      if (!('rule' in r)) {
-        return {
-          available: true,
-          source: 'system',
-          rule: `system proxy lookup failed: ${r.error}`,
-          routes: ['DIRECT'],
-          error: { code: 'WT_SYSTEM_PROXY_LOOKUP', message: `the system proxy lookup failed: ${r.error}` },
-          ms: took(),
-        }
-      }
-      net = { ...net, resolved: r.rule }
+      // A failure is answered by the engine's own rule (DIRECT, "system proxy lookup failed: ...", WT_SYSTEM_PROXY_LOOKUP).
+      net = 'rule' in r ? { ...net, resolved: r.rule } : { ...net, resolveError: r.error }
     }
     const ac = new AbortController()
     const timer = setTimeout(() => ac.abort(), RESOLVE_TIMEOUT_MS)

@@ -21,11 +21,19 @@ const DEFS: Record<string, OptionDef> = {
   'reset-after': { type: 'number', arg: 'BYTES', help: 'send a TCP reset after this many downstream bytes' },
   intercept: { type: 'boolean', help: 'intercept TLS with a generated CA (written out; trust it only for tests)' },
   'drop-h2': { type: 'boolean', help: 'when intercepting, never negotiate HTTP/2 (ALPN http/1.1 only)' },
+  'upstream-timeout': { type: 'number', arg: 'SECONDS', help: 'forward mode: an origin silent this long gets 504 Gateway Timeout (X-Lab-Error: upstream timeout); once it has started answering, the connection is cut' },
   'ca-dir': { type: 'string', arg: 'DIR', help: 'where to write the interception CA (ca.pem, ca.key)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 }
 
-export const LAB_HELP = helpText('wiretrace lab [options]', 'A local misbehaving proxy that reproduces what corporate proxies do to long-lived connections. Point Wiretrace (--proxy http://127.0.0.1:PORT) or your own app at it.', DEFS)
+export const LAB_HELP = helpText(
+  'wiretrace lab [options]',
+  'A local misbehaving proxy that reproduces what corporate proxies do to long-lived connections. Point Wiretrace (--proxy http://127.0.0.1:PORT) or your own app at it.\n' +
+    'One port speaks HTTP CONNECT, absolute-URI forwarding (--proxy-mode forward) and SOCKS4/4a/5. Like a real proxy, its own answers, CONNECT answers and forwarded responses carry ' +
+    '"Via: 1.1 wiretrace-lab"; in forward mode an origin that closes or resets without answering gets 502 Bad Gateway with X-Lab-Error naming why (errno or "origin closed").\n' +
+    'What it does to each connection is printed here; it never logs passwords, token query parameters or a Proxy-Authorization value beyond its scheme.',
+  DEFS,
+)
 
 export function labOptions(argv: string[]): LabOptions | null {
   const { values: v, positionals } = parseArgs(argv, DEFS)
@@ -53,6 +61,7 @@ export function labOptions(argv: string[]): LabOptions | null {
   if (num('reset-after') !== undefined) o.resetAfterBytes = num('reset-after')
   if (v.intercept) o.interceptTls = true
   if (v['drop-h2']) o.dropAlpnH2 = true
+  if (num('upstream-timeout') !== undefined) o.upstreamTimeoutMs = num('upstream-timeout')! * 1000
   if (typeof v['ca-dir'] === 'string') o.caDir = v['ca-dir']
   return o
 }

@@ -7,9 +7,15 @@
  * to ports outside a list (403); strip Upgrade on forwarded requests; cut connections idle for
  * N ms; cap a connection's lifetime; buffer downstream bytes until N bytes or the end; add
  * latency and limit bandwidth; reset after the first N downstream bytes; intercept TLS with a
- * generated CA (written out so the user can choose to trust it), optionally dropping ALPN h2.
+ * generated CA (written out so the user can choose to trust it), optionally dropping ALPN h2;
+ * in forward mode, give up on a silent origin after N ms (504).
  * The same port also speaks SOCKS4, 4a and 5 (detected from the first byte), with the same
  * port policy, credentials and relay behaviours.
+ *
+ * Like a real proxy, its own answers, CONNECT answers and forwarded responses carry
+ * `Via: 1.1 wiretrace-lab`, and in forward mode an origin that closes or resets before
+ * answering gets `502 Bad Gateway` with `X-Lab-Error` naming why. The log never shows a
+ * password, a token query parameter or a Proxy-Authorization value beyond its scheme.
  */
 import net from 'node:net'
 import tls from 'node:tls'
@@ -17,6 +23,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { makeCert, type KeyAndCert } from './x509.ts'
 import { SocketReader } from '../net/proxy/reader.ts'
+import { redactSecretsInText, redactUrlText } from '../../common/redact.ts'
 
 export interface LabBehaviours {
   /** Require Proxy-Authorization: Basic for these credentials (407 otherwise). */
@@ -41,6 +48,12 @@ export interface LabBehaviours {
   interceptTls?: boolean
   /** When intercepting, never negotiate h2 (offer http/1.1 only). */
   dropAlpnH2?: boolean
+  /**
+   * Forward mode: how long the origin may stay silent, counted from the request sent or its
+   * last byte. Before its answer starts, the client gets 504 Gateway Timeout
+   * (X-Lab-Error: upstream timeout); after, the connection is closed. 0 or unset: no limit.
+   */
+  upstreamTimeoutMs?: number
 }
 
 export interface LabLogEntry {
@@ -58,7 +71,7 @@ export interface LabOptions extends LabBehaviours {
   port?: number
   /** Where the interception CA is written (ca.pem, ca.key); a temp dir by default. */
   caDir?: string
-  /** Called for every log entry (the CLI prints them). */
+  /** Called for every log entry (the CLI prints them); details are already scrubbed of credentials. */
   onLog?: (e: LabLogEntry) => void
   /** Log entries kept in memory (oldest dropped). Default 2000. */
   maxLogEntries?: number
@@ -87,6 +100,68 @@ const MAX_QUEUED = 1024 * 1024
 const SLICE = 4096
 const BUCKET_SECONDS = 0.02
 const BUCKET_MIN = 2048
+/** Proxy-Authorization schemes the log may name; anything else is masked whole (it could be the secret). */
+const AUTH_SCHEMES = new Set(['basic', 'digest', 'ntlm', 'negotiate', 'bearer', 'kerberos'])
+
+/**
+ * Log text with credentials hidden: the password of any URL or user:pass@host, token query
+ * parameters (in absolute and origin-form targets), Authorization values but their scheme.
+ */
+export function scrubLabText(text: string): string {
+  return redactSecretsInText(text).replace(/(^|\s)(\/[^\s?]*\?\S+)/g, (_all, sp: string, target: string) => sp + redactUrlText(target))
+}
+
+/** What the log says about a Proxy-Authorization value: its scheme when it is a known one, never the rest. */
+function authSchemeText(value: string): string {
+  const m = /^\s*([A-Za-z][A-Za-z0-9-]{0,31})\s+\S/.exec(value)
+  return m && AUTH_SCHEMES.has(m[1]!.toLowerCase()) ? m[1]! : 'not named (value hidden)'
+}
+
+/**
+ * Adds `Via: <version> wiretrace-lab` to the origin's response heads, after its own headers:
+ * each 1xx interim head and the final one (or a 101); the bytes after that pass untouched.
+ * An answer that is not HTTP, or a head over MAX_HEAD, passes unchanged.
+ */
+function viaRewriter(): { push(chunk: Buffer): Buffer; flush(): Buffer } {
+  let buf: Buffer | null = Buffer.alloc(0)
+  const looksHttp = (b: Buffer): boolean => {
+    const start = b.subarray(0, 5).toString('latin1')
+    return 'HTTP/'.startsWith(start) || start === 'HTTP/'
+  }
+  return {
+    push(chunk) {
+      if (!buf) return chunk
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+      const out: Buffer[] = []
+      for (;;) {
+        if (!looksHttp(buf)) break
+        const text = buf.subarray(0, MAX_HEAD + 4).toString('latin1')
+        const end = /\r?\n\r?\n/.exec(text)
+        if (!end) {
+          if (buf.length <= MAX_HEAD) return Buffer.concat(out)
+          break
+        }
+        const head = text.slice(0, end.index)
+        const m = /^HTTP\/(\d\.\d) (\d{3})/.exec(head)
+        if (!m) break
+        const eol = end[0].startsWith('\r') ? '\r\n' : '\n'
+        out.push(Buffer.from(`${head}${eol}Via: ${m[1]} wiretrace-lab${end[0]}`, 'latin1'))
+        buf = buf.subarray(end.index + end[0].length)
+        const status = Number(m[2])
+        if (status >= 200 || status === 101) break
+        if (!buf.length) return Buffer.concat(out)
+      }
+      out.push(buf)
+      buf = null
+      return out.length === 1 ? out[0]! : Buffer.concat(out)
+    },
+    flush() {
+      const rest = buf ?? Buffer.alloc(0)
+      buf = null
+      return rest
+    },
+  }
+}
 
 export async function runLab(opts: LabOptions = {}): Promise<Lab> {
   const b: LabBehaviours = { ...opts }
@@ -94,7 +169,8 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
   const entries: LabLogEntry[] = []
   const maxEntries = opts.maxLogEntries ?? 2000
   const log = (conn: number, client: string, event: string, detail?: string): void => {
-    const e: LabLogEntry = { t: Date.now() - started, conn, client, event, ...(detail ? { detail } : {}) }
+    // Every detail is scrubbed here, whatever it quotes (a request line, a target, an error).
+    const e: LabLogEntry = { t: Date.now() - started, conn, client, event, ...(detail ? { detail: scrubLabText(detail) } : {}) }
     entries.push(e)
     if (entries.length > maxEntries) entries.splice(0, entries.length - maxEntries)
     opts.onLog?.(e)
@@ -302,8 +378,8 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       const [method = '', target = ''] = first.split(' ')
       log(id, who, 'request', first)
       if (!authorized(headers)) {
-        const had = headers.some(([k]) => k.toLowerCase() === 'proxy-authorization')
-        log(id, who, '407', had ? 'credentials rejected' : 'no credentials')
+        const had = headers.find(([k]) => k.toLowerCase() === 'proxy-authorization')
+        log(id, who, '407', had ? `credentials rejected (Proxy-Authorization scheme: ${authSchemeText(had[1])})` : 'no credentials')
         reply(client, '407 Proxy Authentication Required', [['Proxy-Authenticate', 'Basic realm="wiretrace lab"']], 'The Wiretrace lab requires proxy authentication.\n')
         if (req.rest.length) client.unshift(req.rest)
         continue
@@ -410,22 +486,35 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     upstream.write(`${method} ${u.pathname}${u.search} ${version}\r\n${kept.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`)
     if (rest.length) upstream.write(rest)
     log(id, who, 'forward', `${method} ${u.pathname}${u.search} to ${host}:${port}`)
-    relay(client, upstream, id, who)
+    relay(client, upstream, id, who, { target: `${host}:${port}`, timeoutMs: b.upstreamTimeoutMs && b.upstreamTimeoutMs > 0 ? b.upstreamTimeoutMs : 0 })
   }
 
-  /** Pipes both ways through the behaviours; logs how the connection ended. */
-  function relay(client: net.Socket, upstream: net.Socket, id: number, who: string): void {
+  /**
+   * Pipes both ways through the behaviours; logs how the connection ended. `fwd`: a forwarded
+   * request (absolute URI) whose answer is the origin's: its heads get Via, an origin that
+   * closes before answering is answered 502, and one silent for `timeoutMs` 504 (or cut, once
+   * its answer has started).
+   */
+  function relay(client: net.Socket, upstream: net.Socket, id: number, who: string, fwd?: { target: string; timeoutMs: number }): void {
     let last = Date.now()
     let down = 0
     let ended = false
     let resetting = false
     let idleTimer: NodeJS.Timeout | null = null
     let lifeTimer: NodeJS.Timeout | null = null
+    let silenceTimer: NodeJS.Timeout | null = null
+    /** Forward mode: the origin sent at least one byte (its answer started). */
+    let answered = false
+    let upstreamError: string | null = null
+    const clearTimers = (): void => {
+      if (idleTimer) clearInterval(idleTimer)
+      if (lifeTimer) clearTimeout(lifeTimer)
+      if (silenceTimer) clearTimeout(silenceTimer)
+    }
     const finish = (why: string, rst = false): void => {
       if (ended) return
       ended = true
-      if (idleTimer) clearInterval(idleTimer)
-      if (lifeTimer) clearTimeout(lifeTimer)
+      clearTimers()
       log(id, who, 'closed', why)
       if (rst && typeof (client as net.Socket & { resetAndDestroy?: () => void }).resetAndDestroy === 'function' && !(client instanceof tls.TLSSocket)) {
         ;(client as net.Socket & { resetAndDestroy: () => void }).resetAndDestroy()
@@ -442,8 +531,35 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       const limit = b.lifetimeMs
       lifeTimer = setTimeout(() => finish(`lifetime cap of ${limit} ms reached`), limit)
     }
+    /** Forward mode, nothing from the origin yet: the lab answers the client itself and closes. */
+    const failForward = (status: string, errorValue: string, event: string, detail: string, body: string): void => {
+      if (ended) return
+      ended = true
+      clearTimers()
+      downPump.stop()
+      upstream.destroy()
+      log(id, who, event, detail)
+      if (!client.destroyed) reply(client, status, [['X-Lab-Error', errorValue]], body, true)
+    }
     client.on('error', () => undefined)
-    upstream.on('error', () => undefined)
+    upstream.on('error', (e: NodeJS.ErrnoException) => (upstreamError = e.code ?? e.message))
+    if (fwd?.timeoutMs) {
+      const limit = fwd.timeoutMs
+      const arm = (): void => {
+        if (silenceTimer) clearTimeout(silenceTimer)
+        silenceTimer = setTimeout(() => {
+          // Bytes still on their way to the client (a slow reader, latency, bandwidth), or the origin
+          // paused for them: the lab is not waiting for the origin, so this is not its silence.
+          if (!upstream.destroyed && (upstream.isPaused() || downPump.pending())) return arm()
+          if (!answered) {
+            failForward('504 Gateway Timeout', 'upstream timeout', '504', `no answer from ${fwd.target} within ${limit} ms`, `${fwd.target} did not answer within ${limit} ms: the lab gave up waiting (upstream timeout).\n`)
+          } else finish(`the origin was silent for ${limit} ms (upstream timeout)`)
+        }, limit)
+      }
+      arm()
+      upstream.on('data', arm)
+    }
+    if (fwd) upstream.on('data', () => (answered = true))
     const upPump = pump(client, upstream, (n) => {
       last = Date.now()
       return n
@@ -481,12 +597,18 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
         return n
       },
       (write) => {
+        if (fwd && !answered && !resetting) {
+          // The origin ended without a byte of answer: the lab says so (502), it does not just close.
+          failForward('502 Bad Gateway', 'origin closed', '502', `${fwd.target} closed without answering (origin closed)`, `${fwd.target} closed the connection without answering.\n`)
+          return
+        }
         if (!heldBytes || resetting) return
         log(id, who, 'flushed', `released ${heldBytes} buffered bytes at the end`)
         write(Buffer.concat(held))
         held = []
         heldBytes = 0
       },
+      fwd ? viaRewriter() : undefined,
     )
     // One side closing ends the other only once the bytes queued for it (latency, bandwidth) are out.
     const flushed = (s: net.Socket, fn: () => void): void => {
@@ -497,6 +619,10 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       if (!resetting) upPump.after(() => flushed(upstream, () => finish('client closed')))
     })
     upstream.on('close', () => {
+      if (fwd && !answered && !resetting) {
+        const why = upstreamError ?? 'origin closed'
+        return failForward('502 Bad Gateway', why, '502', `${fwd.target} closed without answering (${why})`, `${fwd.target} closed the connection without answering: ${why}\n`)
+      }
       if (!resetting) downPump.after(() => flushed(client, () => finish('origin closed')))
     })
   }
@@ -506,6 +632,8 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     after(fn: () => void): void
     /** Takes no more input and never ends the destination (a reset follows). */
     stop(): void
+    /** Bytes are queued here or in the destination's write buffer. */
+    pending(): boolean
   }
 
   /**
@@ -518,7 +646,14 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
    * Bounded: src is paused while more than MAX_QUEUED bytes wait (for the rate, the latency or
    * a slow destination).
    */
-  function pump(src: net.Socket, dst: net.Socket, tap: (n: number, chunk: Buffer, write: (b: Buffer) => void) => number, onEnd?: (write: (b: Buffer) => void) => void): Pump {
+  function pump(
+    src: net.Socket,
+    dst: net.Socket,
+    tap: (n: number, chunk: Buffer, write: (b: Buffer) => void) => number,
+    onEnd?: (write: (b: Buffer) => void) => void,
+    /** Rewrites src bytes before `tap` sees them (may hold some until `flush`, at the end). */
+    pre?: { push(chunk: Buffer): Buffer; flush(): Buffer },
+  ): Pump {
     type Item = { buf: Buffer; at: number } | { fn: () => void }
     const q: Item[] = []
     let queued = 0
@@ -596,14 +731,17 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       }
       if (!timer) drain()
     }
-    src.on('data', (chunk: Buffer) => {
+    const take = (chunk: Buffer): void => {
+      if (!chunk.length) return
       const n = tap(chunk.length, chunk, write)
       if (n >= 0) write(chunk)
-    })
+    }
+    src.on('data', (chunk: Buffer) => take(pre ? pre.push(chunk) : chunk))
     // readHead left the client paused; a paused stream does not flow for a new 'data' listener.
     src.resume()
     src.on('end', () => {
       srcEnded = true
+      if (pre && !stopped) take(pre.flush())
       if (!stopped) onEnd?.(write)
       if (!timer) drain()
     })
@@ -615,6 +753,7 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       stop() {
         stopped = true
       },
+      pending: () => queued > 0 || waitingDrain || dst.writableLength > 0,
     }
   }
 

@@ -14,6 +14,7 @@ import type { NetworkProfile, ProxyAuth, ProxyKind, ProxyServer, ProxyTlsOptions
 import { WiretraceError, toErrorData } from '../../../common/errors/index.ts'
 import { parsePacResult, routeText, type PacRoute } from '../../../common/pac.ts'
 import { diagnoseError, diagnoseTls } from '../../../common/diagnose/index.ts'
+import { redactSecretsInText } from '../../../common/redact.ts'
 import type { DialRequest, DialResult } from '../../engine/types.ts'
 import { mono, ms } from '../../engine/clock.ts'
 import { connectTcp, defaultPort, hostOf, lastPhases, startTls, type DialContext } from '../dial.ts'
@@ -119,6 +120,14 @@ async function routesFor(url: URL, network: Exclude<NetworkProfile, { mode: 'dir
       return { routes: [fromServer(server, 'env', pick.name)] }
     }
     case 'system': {
+      if (network.resolveError !== undefined) {
+        // The host's lookup failed: DIRECT, never silently. The rule says so and the problem becomes the warning diagnosis.
+        const why = redactSecretsInText(network.resolveError.trim() || 'no reason given')
+        return {
+          routes: [direct('system', `system proxy lookup failed: ${why}`, 'the system proxy lookup failed; going DIRECT')],
+          problem: { code: 'WT_SYSTEM_PROXY_LOOKUP', message: `the system proxy lookup failed: ${why}`, detail: { why } },
+        }
+      }
       if (!network.resolved) return { routes: [direct('system', 'system proxy unavailable', 'the system proxy is resolved only in the desktop app; going direct')] }
       const parsed = parsePacResult(network.resolved)
       const routes = parsed.routes.map((r) => fromPac(r, network.resolved!, undefined, 'system'))
