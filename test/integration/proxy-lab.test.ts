@@ -12,6 +12,7 @@ import { X509Certificate } from 'node:crypto'
 import { wsServer, type Running } from '../fixtures/ws-servers.ts'
 import { makeCa } from '../fixtures/certs.ts'
 import { run, start } from '../fixtures/engine.ts'
+import { startHttpFixture } from '../fixtures/servers/http.ts'
 import { runLab, formatLabLog, type Lab } from '../../shared/node/lab/index.ts'
 import { LAB_HELP, labOptions, run as runLabCli } from '../../shared/node/lab/cli.ts'
 import { PassThrough } from 'node:stream'
@@ -484,7 +485,8 @@ describe('proxy lab: forward mode answers like a real proxy', () => {
     expect(r10.text.endsWith('\r\n\r\nold')).toBe(true)
     const cont = await tcpOrigin((s) => s.once('data', () => s.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok')))
     const rc = await raw(l.port, get(`http://127.0.0.1:${cont}/`))
-    expect(rc.text).toBe('HTTP/1.1 100 Continue\r\nVia: 1.1 wiretrace-lab\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\nVia: 1.1 wiretrace-lab\r\n\r\nok')
+    // The final head's Connection is the lab's own (it closes after each answer), after Via.
+    expect(rc.text).toBe('HTTP/1.1 100 Continue\r\nVia: 1.1 wiretrace-lab\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nVia: 1.1 wiretrace-lab\r\nConnection: close\r\n\r\nok')
     // CONNECT answers carry it too.
     const c = await raw(l.port, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 300)
     expect(headLines(c.text)).toEqual(['HTTP/1.1 200 Connection established', 'Via: 1.1 wiretrace-lab'])
@@ -524,7 +526,7 @@ describe('proxy lab: forward mode answers like a real proxy', () => {
     l.set({ upstreamTimeoutMs: 400 })
     const cut = await raw(l.port, get(`http://127.0.0.1:${stalls}/`))
     expect(cut.timedOut).toBe(false)
-    expect(cut.text).toBe('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nVia: 1.1 wiretrace-lab\r\n\r\nabc')
+    expect(cut.text).toBe('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nVia: 1.1 wiretrace-lab\r\nConnection: close\r\n\r\nabc')
     expect(cut.ms).toBeGreaterThanOrEqual(380)
     expect(l.log().some((e) => e.event === 'closed' && e.detail === 'the origin was silent for 400 ms (upstream timeout)')).toBe(true)
   })
@@ -558,7 +560,7 @@ describe('proxy lab: forward mode answers like a real proxy', () => {
       expect(l.log().some((e) => e.event === '502' && e.detail === `127.0.0.1:${port} closed without answering (${why})`), JSON.stringify(l.log())).toBe(true)
     }
     const p = await raw(l.port, get(`http://127.0.0.1:${partial}/`))
-    expect(p.text).toBe('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nVia: 1.1 wiretrace-lab\r\n\r\nabc')
+    expect(p.text).toBe('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nVia: 1.1 wiretrace-lab\r\nConnection: close\r\n\r\nabc')
   })
 
   it('never logs a password, a token in the query or Proxy-Authorization beyond its scheme (lab.log and the CLI\'s stdout)', async () => {
@@ -609,5 +611,132 @@ describe('proxy lab: forward mode answers like a real proxy', () => {
     expect(LAB_HELP).toMatch(/Via: 1\.1 wiretrace-lab/)
     expect(LAB_HELP).toMatch(/502 Bad Gateway/)
     expect(LAB_HELP).toMatch(/never logs? (credentials|passwords)/i)
+  })
+})
+
+describe('proxy lab: forward mode handles every request on a kept-alive client connection', () => {
+  /** An HTTP origin (keep-alive, as Node serves) that records each request it gets: headers and body. */
+  async function recordingOrigin(): Promise<{ port: number; seen: Array<{ url: string; headers: http.IncomingHttpHeaders; body: string }> }> {
+    const seen: Array<{ url: string; headers: http.IncomingHttpHeaders; body: string }> = []
+    const srv = http.createServer((req, res) => {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d.toString('latin1')))
+      req.on('end', () => {
+        seen.push({ url: req.url ?? '', headers: req.headers, body })
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(`ok ${req.url}`.length) })
+        res.end(`ok ${req.url}`)
+      })
+    })
+    await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
+    cleanup.push(
+      () =>
+        new Promise((res) => {
+          srv.closeAllConnections()
+          srv.close(() => res())
+        }),
+    )
+    return { port: (srv.address() as net.AddressInfo).port, seen }
+  }
+  /** One absolute-URI request through the lab with a keep-alive agent (one socket at most). */
+  function viaAgent(agent: http.Agent, labPort: number, target: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: labPort, path: target, headers: { Host: new URL(target).host, ...headers }, agent }, (res) => {
+        let body = ''
+        res.on('data', (d: Buffer) => (body += d.toString()))
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  }
+  const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+
+  it('three requests from a keep-alive client: each gets Via, each is logged, the origin never sees Proxy-Authorization', async () => {
+    const o = await recordingOrigin()
+    const l = await lab({ basicAuth: { user: 'u', pass: 'ka-pass-1' } })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    cleanup.push(async () => agent.destroy())
+    const answers = []
+    for (const n of [1, 2, 3]) answers.push(await viaAgent(agent, l.port, `http://127.0.0.1:${o.port}/r${n}`, { 'Proxy-Authorization': basic('u', 'ka-pass-1') }))
+    expect(answers.map((a) => [a.status, a.body, a.headers.via])).toEqual([1, 2, 3].map((n) => [200, `ok /r${n}`, '1.1 wiretrace-lab']))
+    // The lab says it closes after each answer, so a client never reuses the connection for a request the lab would not see.
+    expect(answers.map((a) => a.headers.connection)).toEqual(['close', 'close', 'close'])
+    expect(l.log().filter((e) => e.event === 'forward').map((e) => e.detail)).toEqual([1, 2, 3].map((n) => `GET /r${n} to 127.0.0.1:${o.port}`))
+    expect(o.seen.map((s) => s.url)).toEqual(['/r1', '/r2', '/r3'])
+    expect(o.seen.map((s) => s.headers['proxy-authorization'])).toEqual([undefined, undefined, undefined])
+    expect(o.seen.map((s) => s.headers.via)).toEqual(['1.1 wiretrace-lab', '1.1 wiretrace-lab', '1.1 wiretrace-lab'])
+    expect(o.seen.map((s) => s.headers.connection)).toEqual(['close', 'close', 'close'])
+  })
+
+  it('basicAuth applies to every request: a second request without credentials from the same keep-alive client gets 407', async () => {
+    const o = await recordingOrigin()
+    const l = await lab({ basicAuth: { user: 'u', pass: 'ka-pass-2' } })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    cleanup.push(async () => agent.destroy())
+    const ok = await viaAgent(agent, l.port, `http://127.0.0.1:${o.port}/with`, { 'Proxy-Authorization': basic('u', 'ka-pass-2') })
+    expect([ok.status, ok.headers.via]).toEqual([200, '1.1 wiretrace-lab'])
+    const no = await viaAgent(agent, l.port, `http://127.0.0.1:${o.port}/without`)
+    expect(no.status).toBe(407)
+    expect(no.headers['proxy-authenticate']).toBe('Basic realm="wiretrace lab"')
+    expect(o.seen.map((s) => s.url)).toEqual(['/with'])
+  })
+
+  it('pipelining cannot smuggle a request past the lab: bytes after the first request (and its body) never reach the origin', async () => {
+    const o = await recordingOrigin()
+    const l = await lab({ basicAuth: { user: 'u', pass: 'ka-pass-3' } })
+    const auth = `Proxy-Authorization: ${basic('u', 'ka-pass-3')}\r\n`
+    const smuggled = `GET http://127.0.0.1:${o.port}/smuggled HTTP/1.1\r\nHost: 127.0.0.1:${o.port}\r\n\r\n`
+    // No body, a Content-Length body and a chunked body, each followed by a second request without credentials.
+    const firsts = [
+      get(`http://127.0.0.1:${o.port}/plain`, auth),
+      `POST http://127.0.0.1:${o.port}/cl HTTP/1.1\r\nHost: 127.0.0.1:${o.port}\r\n${auth}Content-Length: 11\r\n\r\nhello world`,
+      `POST http://127.0.0.1:${o.port}/chunked HTTP/1.1\r\nHost: 127.0.0.1:${o.port}\r\n${auth}Transfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n`,
+    ]
+    for (const first of firsts) {
+      const r = await raw(l.port, first + smuggled)
+      expect(r.text.match(/^HTTP\/1\.1 /gm), r.text).toHaveLength(1)
+      expect(headLines(r.text)).toEqual(expect.arrayContaining(['HTTP/1.1 200 OK', 'Via: 1.1 wiretrace-lab', 'Connection: close']))
+    }
+    expect(o.seen.map((s) => [s.url, s.body])).toEqual([
+      ['/plain', ''],
+      ['/cl', 'hello world'],
+      ['/chunked', 'hello world'],
+    ])
+    const dropped = l.log().filter((e) => e.event === 'dropped')
+    expect(dropped).toHaveLength(3)
+    expect(dropped[0]!.detail).toBe(`${smuggled.length} bytes after the forwarded request (a pipelined request is not forwarded; the answer said Connection: close)`)
+  })
+
+  it('a request whose body length cannot be known gets 400; unreadable chunked framing ends what is forwarded', async () => {
+    const o = await recordingOrigin()
+    const l = await lab({})
+    const host = `127.0.0.1:${o.port}`
+    const smuggled = `GET http://${host}/smuggled HTTP/1.1\r\nHost: ${host}\r\n\r\n`
+    // Both Transfer-Encoding and Content-Length: where the body ends depends on who reads it.
+    const both = await raw(l.port, `POST http://${host}/both HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`)
+    expect(headLines(both.text)[0]).toBe('HTTP/1.1 400 Bad Request')
+    expect(l.log().find((e) => e.event === '400')?.detail).toBe('request body length unknown: both Transfer-Encoding and Content-Length')
+    // A chunk size that is not plain hex: nothing from that line on reaches the origin.
+    await raw(l.port, `POST http://${host}/bad HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0x0\r\n\r\n${smuggled}`, 1000)
+    expect(o.seen.map((s) => s.url)).not.toContain('/smuggled')
+    expect(o.seen.map((s) => s.url)).not.toContain('/both')
+    expect(l.log().some((e) => e.event === 'malformed')).toBe(true)
+  })
+
+  it('a long-poll through the engine in forward mode: every cycle\'s answer carries Via and every cycle is logged', async () => {
+    const f = await startHttpFixture()
+    cleanup.push(() => f.close())
+    const l = await lab({})
+    const r = await run({
+      url: `${f.url}/poll?hold=30`,
+      transport: 'poll',
+      network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port: l.port }, httpMode: 'forward' },
+      poll: { cursorFrom: { json: '$.cursor' }, cursorTo: { query: 'cursor' }, initialCursor: '1', maxCycles: 4 },
+    })
+    expect(r.end.exitCode, JSON.stringify(r.of('error'))).toBe(0)
+    const cycles = r.of('poll.cycle')
+    expect(cycles.map((c) => [c.status, c.nextCursor])).toEqual([200, 200, 200, 200].map((s, i) => [s, String(i + 2)]))
+    expect(cycles.map((c) => (c.headers ?? []).filter(([k]) => k.toLowerCase() === 'via').map(([, v]) => v))).toEqual([1, 2, 3, 4].map(() => ['1.1 wiretrace-lab']))
+    expect(l.log().filter((e) => e.event === 'forward')).toHaveLength(4)
   })
 })

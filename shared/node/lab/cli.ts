@@ -31,6 +31,7 @@ export const LAB_HELP = helpText(
   'A local misbehaving proxy that reproduces what corporate proxies do to long-lived connections. Point Wiretrace (--proxy http://127.0.0.1:PORT) or your own app at it.\n' +
     'One port speaks HTTP CONNECT, absolute-URI forwarding (--proxy-mode forward) and SOCKS4/4a/5. Like a real proxy, its own answers, CONNECT answers and forwarded responses carry ' +
     '"Via: 1.1 wiretrace-lab"; in forward mode an origin that closes or resets without answering gets 502 Bad Gateway with X-Lab-Error naming why (errno or "origin closed").\n' +
+    'Forward mode takes one request per connection: it answers "Connection: close" (and asks the origin the same), so a keep-alive client reconnects and every request is checked, forwarded and logged; a pipelined request is dropped (logged), never forwarded. WebSocket upgrades keep their Connection header.\n' +
     'What it does to each connection is printed here; it never logs passwords, token query parameters or a Proxy-Authorization value beyond its scheme.',
   DEFS,
 )

@@ -14,8 +14,11 @@
  *
  * Like a real proxy, its own answers, CONNECT answers and forwarded responses carry
  * `Via: 1.1 wiretrace-lab`, and in forward mode an origin that closes or resets before
- * answering gets `502 Bad Gateway` with `X-Lab-Error` naming why. The log never shows a
- * password, a token query parameter or a Proxy-Authorization value beyond its scheme.
+ * answering gets `502 Bad Gateway` with `X-Lab-Error` naming why. Forward mode takes one request
+ * per client connection (asks the origin and tells the client `Connection: close`), so every
+ * request of a kept-alive client goes through the behaviours; a pipelined request is dropped
+ * and logged, never forwarded. The log never shows a password, a token query parameter or a
+ * Proxy-Authorization value beyond its scheme.
  */
 import net from 'node:net'
 import tls from 'node:tls'
@@ -120,9 +123,12 @@ function authSchemeText(value: string): string {
 /**
  * Adds `Via: <version> wiretrace-lab` to the origin's response heads, after its own headers:
  * each 1xx interim head and the final one (or a 101); the bytes after that pass untouched.
+ * The final head (not a 101) also loses Connection, Keep-Alive and Proxy-Connection and says
+ * `Connection: close`: the lab closes the client connection once the origin is done, so that
+ * every request comes on a connection of its own. `onStatus` sees each head's status.
  * An answer that is not HTTP, or a head over MAX_HEAD, passes unchanged.
  */
-function viaRewriter(): { push(chunk: Buffer): Buffer; flush(): Buffer } {
+function viaRewriter(onStatus: (status: number) => void = () => undefined): { push(chunk: Buffer): Buffer; flush(): Buffer } {
   let buf: Buffer | null = Buffer.alloc(0)
   const looksHttp = (b: Buffer): boolean => {
     const start = b.subarray(0, 5).toString('latin1')
@@ -141,13 +147,24 @@ function viaRewriter(): { push(chunk: Buffer): Buffer; flush(): Buffer } {
           if (buf.length <= MAX_HEAD) return Buffer.concat(out)
           break
         }
-        const head = text.slice(0, end.index)
+        let head = text.slice(0, end.index)
         const m = /^HTTP\/(\d\.\d) (\d{3})/.exec(head)
         if (!m) break
         const eol = end[0].startsWith('\r') ? '\r\n' : '\n'
-        out.push(Buffer.from(`${head}${eol}Via: ${m[1]} wiretrace-lab${end[0]}`, 'latin1'))
-        buf = buf.subarray(end.index + end[0].length)
         const status = Number(m[2])
+        onStatus(status)
+        let close = ''
+        if (status >= 200) {
+          // Folded continuation lines (leading space or tab) go with the header they continue.
+          let dropping = false
+          head = head
+            .split(/\r?\n/)
+            .filter((l, i) => i === 0 || !(dropping = /^[ \t]/.test(l) ? dropping : /^(connection|keep-alive|proxy-connection)[ \t]*:/i.test(l)))
+            .join(eol)
+          close = `${eol}Connection: close`
+        }
+        out.push(Buffer.from(`${head}${eol}Via: ${m[1]} wiretrace-lab${close}${end[0]}`, 'latin1'))
+        buf = buf.subarray(end.index + end[0].length)
         if (status >= 200 || status === 101) break
         if (!buf.length) return Buffer.concat(out)
       }
@@ -161,6 +178,100 @@ function viaRewriter(): { push(chunk: Buffer): Buffer; flush(): Buffer } {
       return rest
     },
   }
+}
+
+/** Longest chunk-size or trailer line, and most trailer bytes, the lab reads in a chunked request body. */
+const MAX_CHUNK_LINE = 4096
+
+/**
+ * Where a forwarded request ends (RFC 9112 section 6.3): right after its head, after
+ * Content-Length bytes, or after the last chunk and the trailers of a chunked body.
+ * `take(chunk)` says how many bytes of the chunk still belong to the request; once `done`, none
+ * do. Chunked framing it cannot read (a size that is not plain hex, a line not ended by CRLF or
+ * over MAX_CHUNK_LINE, data not followed by CRLF) ends the request there (`malformed`), so the
+ * lab never forwards bytes whose place it does not know. Pure: no I/O.
+ */
+export function requestFramer(body: { chunked: true } | { length: number }): { take(chunk: Buffer): number; readonly done: boolean; readonly malformed: boolean } {
+  const chunked = 'chunked' in body
+  let state: 'data' | 'size' | 'data-end' | 'trailer' | 'done' = chunked ? 'size' : body.length > 0 ? 'data' : 'done'
+  let left = chunked ? 0 : body.length
+  let line = ''
+  let trailerBytes = 0
+  let malformed = false
+  return {
+    get done() {
+      return state === 'done'
+    },
+    get malformed() {
+      return malformed
+    },
+    take(chunk) {
+      let i = 0
+      while (i < chunk.length && state !== 'done') {
+        if (state === 'data') {
+          const n = Math.min(left, chunk.length - i)
+          i += n
+          left -= n
+          if (!left) state = chunked ? 'data-end' : 'done'
+          continue
+        }
+        const c = chunk[i]!
+        if (c !== 0x0a) {
+          line += String.fromCharCode(c)
+          if (state === 'trailer') trailerBytes++
+          if (line.length > MAX_CHUNK_LINE || trailerBytes > MAX_CHUNK_LINE) {
+            malformed = true
+            state = 'done'
+            return i
+          }
+          i++
+          continue
+        }
+        if (!line.endsWith('\r')) {
+          malformed = true
+          state = 'done'
+          return i
+        }
+        i++
+        const l = line.slice(0, -1)
+        line = ''
+        if (state === 'data-end') {
+          if (l !== '') {
+            malformed = true
+            state = 'done'
+            return i
+          }
+          state = 'size'
+        } else if (state === 'size') {
+          const m = /^([0-9A-Fa-f]{1,12})[ \t]*(;[^\r\n]*)?$/.exec(l)
+          if (!m) {
+            malformed = true
+            state = 'done'
+            return i
+          }
+          left = parseInt(m[1]!, 16)
+          state = left ? 'data' : 'trailer'
+        } else if (l === '') state = 'done'
+      }
+      return i
+    },
+  }
+}
+
+/**
+ * How a request's body is framed, from its headers (RFC 9112 section 6.3), or why the length
+ * cannot be known reliably (the lab answers 400 then): Transfer-Encoding with Content-Length,
+ * a Transfer-Encoding not ending in chunked, or a Content-Length that is not one number.
+ */
+function bodyOf(headers: Array<[string, string]>): { chunked: true } | { length: number } | { error: string } {
+  const values = (name: string): string[] => headers.filter(([k]) => k.toLowerCase() === name).flatMap(([, v]) => v.split(',').map((x) => x.trim().toLowerCase()))
+  const te = values('transfer-encoding')
+  const cl = values('content-length')
+  if (te.length && cl.length) return { error: 'both Transfer-Encoding and Content-Length' }
+  if (te.length) return te.at(-1) === 'chunked' ? { chunked: true } : { error: `Transfer-Encoding ${te.join(', ')} does not end in chunked` }
+  if (!cl.length) return { length: 0 }
+  if (cl.some((v) => v !== cl[0]) || !/^\d{1,15}$/.test(cl[0]!)) return { error: `Content-Length ${cl.join(', ')} is not one number` }
+  return { length: Number(cl[0]) }
 }
 
 export async function runLab(opts: LabOptions = {}): Promise<Lab> {
@@ -455,12 +566,26 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     relay(down, up, id, who)
   }
 
+  /**
+   * Forward mode, one request per client connection: the origin is asked to close
+   * (`Connection: close`, Keep-Alive and Proxy-Connection removed) and the client is told the
+   * same, so a kept-alive client's next request comes on a new connection and through all of
+   * this again. Bytes after the request's body (a pipelined request) never reach the origin: they
+   * are dropped and logged. A WebSocket upgrade keeps its Connection header; after a 101 the
+   * bytes flow both ways untouched.
+   */
   async function forward(client: net.Socket, id: number, who: string, method: string, target: string, first: string, headers: Array<[string, string]>, rest: Buffer): Promise<void> {
     let u: URL
     try {
       u = new URL(target)
     } catch {
       reply(client, '400 Bad Request', [], 'bad absolute URI\n', true)
+      return
+    }
+    const body = bodyOf(headers)
+    if ('error' in body) {
+      log(id, who, '400', `request body length unknown: ${body.error}`)
+      reply(client, '400 Bad Request', [], `The lab cannot tell where this request's body ends: ${body.error}.\n`, true)
       return
     }
     const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80
@@ -475,27 +600,48 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       return
     }
     const version = first.split(' ')[2] ?? 'HTTP/1.1'
+    const has = (name: string): boolean => headers.some(([k]) => k.toLowerCase() === name)
+    const upgrade = !b.stripUpgrade && has('upgrade') && headers.some(([k, v]) => k.toLowerCase() === 'connection' && /(^|,)\s*upgrade\s*(,|$)/i.test(v))
     const drop = new Set(['proxy-authorization', 'proxy-connection'])
-    if (b.stripUpgrade) {
-      drop.add('upgrade')
-      drop.add('connection')
-    }
+    if (!upgrade) ['connection', 'keep-alive'].forEach((h) => drop.add(h))
+    if (b.stripUpgrade) drop.add('upgrade')
     const kept = headers.filter(([k]) => !drop.has(k.toLowerCase()))
-    if (b.stripUpgrade && headers.some(([k]) => k.toLowerCase() === 'upgrade')) log(id, who, 'stripped', 'removed Upgrade and Connection from the forwarded request')
+    if (b.stripUpgrade && has('upgrade')) log(id, who, 'stripped', 'removed Upgrade and Connection from the forwarded request')
     kept.push(['Via', `${version.slice(5)} wiretrace-lab`])
+    if (!upgrade) kept.push(['Connection', 'close'])
+    // Client bytes pass while they belong to this request, and after a 101 (the upgraded connection).
+    let switched = false
+    let dropped = 0
+    const framer = requestFramer(body)
+    const up = {
+      push(chunk: Buffer): Buffer {
+        if (switched) return chunk
+        const n = framer.take(chunk)
+        dropped += chunk.length - n
+        return n === chunk.length ? chunk : chunk.subarray(0, n)
+      },
+      flush: () => Buffer.alloc(0),
+    }
+    const down = viaRewriter((status) => (switched ||= upgrade && status === 101))
     upstream.write(`${method} ${u.pathname}${u.search} ${version}\r\n${kept.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`)
-    if (rest.length) upstream.write(rest)
+    const early = up.push(rest)
+    if (early.length) upstream.write(early)
     log(id, who, 'forward', `${method} ${u.pathname}${u.search} to ${host}:${port}`)
-    relay(client, upstream, id, who, { target: `${host}:${port}`, timeoutMs: b.upstreamTimeoutMs && b.upstreamTimeoutMs > 0 ? b.upstreamTimeoutMs : 0 })
+    const ended = (): void => {
+      if (framer.malformed) log(id, who, 'malformed', 'unreadable chunked framing in the request body: nothing after it was forwarded')
+      else if (dropped) log(id, who, 'dropped', `${dropped} bytes after the forwarded request (a pipelined request is not forwarded; the answer said Connection: close)`)
+    }
+    relay(client, upstream, id, who, { target: `${host}:${port}`, timeoutMs: b.upstreamTimeoutMs && b.upstreamTimeoutMs > 0 ? b.upstreamTimeoutMs : 0, up, down, ended })
   }
 
   /**
    * Pipes both ways through the behaviours; logs how the connection ended. `fwd`: a forwarded
    * request (absolute URI) whose answer is the origin's: its heads get Via, an origin that
    * closes before answering is answered 502, and one silent for `timeoutMs` 504 (or cut, once
-   * its answer has started).
+   * its answer has started). `fwd.up` filters the client's bytes, `fwd.down` rewrites the origin's
+   * (Via, Connection: close), and `fwd.ended` runs once when the connection ends.
    */
-  function relay(client: net.Socket, upstream: net.Socket, id: number, who: string, fwd?: { target: string; timeoutMs: number }): void {
+  function relay(client: net.Socket, upstream: net.Socket, id: number, who: string, fwd?: { target: string; timeoutMs: number; up: PreStage; down: PreStage; ended(): void }): void {
     let last = Date.now()
     let down = 0
     let ended = false
@@ -515,6 +661,7 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       if (ended) return
       ended = true
       clearTimers()
+      fwd?.ended()
       log(id, who, 'closed', why)
       if (rst && typeof (client as net.Socket & { resetAndDestroy?: () => void }).resetAndDestroy === 'function' && !(client instanceof tls.TLSSocket)) {
         ;(client as net.Socket & { resetAndDestroy: () => void }).resetAndDestroy()
@@ -536,6 +683,7 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       if (ended) return
       ended = true
       clearTimers()
+      fwd?.ended()
       downPump.stop()
       upstream.destroy()
       log(id, who, event, detail)
@@ -560,10 +708,16 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       upstream.on('data', arm)
     }
     if (fwd) upstream.on('data', () => (answered = true))
-    const upPump = pump(client, upstream, (n) => {
-      last = Date.now()
-      return n
-    })
+    const upPump = pump(
+      client,
+      upstream,
+      (n) => {
+        last = Date.now()
+        return n
+      },
+      undefined,
+      fwd?.up,
+    )
     let held: Buffer[] = []
     let heldBytes = 0
     const downPump: Pump = pump(
@@ -608,7 +762,7 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
         held = []
         heldBytes = 0
       },
-      fwd ? viaRewriter() : undefined,
+      fwd?.down,
     )
     // One side closing ends the other only once the bytes queued for it (latency, bandwidth) are out.
     const flushed = (s: net.Socket, fn: () => void): void => {
@@ -626,6 +780,9 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       if (!resetting) downPump.after(() => flushed(client, () => finish('origin closed')))
     })
   }
+
+  /** A rewriting stage before a pump: `push` returns what to send now (maybe less, maybe held), `flush` the rest at the end. */
+  type PreStage = { push(chunk: Buffer): Buffer; flush(): Buffer }
 
   interface Pump {
     /** Runs `fn` once every byte queued so far has been handed to the destination. */
@@ -652,7 +809,7 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     tap: (n: number, chunk: Buffer, write: (b: Buffer) => void) => number,
     onEnd?: (write: (b: Buffer) => void) => void,
     /** Rewrites src bytes before `tap` sees them (may hold some until `flush`, at the end). */
-    pre?: { push(chunk: Buffer): Buffer; flush(): Buffer },
+    pre?: PreStage,
   ): Pump {
     type Item = { buf: Buffer; at: number } | { fn: () => void }
     const q: Item[] = []
