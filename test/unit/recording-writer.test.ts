@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import { RecordingWriter } from '../../shared/node/recording/writer.ts'
 import { readRecording } from '../../shared/common/recording/reader.ts'
-import type { WsMessageEvent } from '../../shared/common/events/index.ts'
+import type { WiretraceEvent, WsMessageEvent } from '../../shared/common/events/index.ts'
 import { tmpFile } from '../fixtures/engine.ts'
 
 function rng(seed: number): () => number {
@@ -76,6 +76,26 @@ describe('RecordingWriter', () => {
     w.close()
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1)
     expect(lines).toEqual(expected)
+  })
+
+  it('copies long JSON lines and base64 payloads out of the ring at every alignment', () => {
+    const file = tmpFile()
+    const w = new RecordingWriter(file, { format: 'wiretrace', version: 1 } as never, { ringBytes: 256 * 1024, flushBytes: 16 * 1024 })
+    const r = rng(5)
+    const expected: string[] = []
+    for (let i = 0; i < 3000; i++) {
+      const n = Math.floor(r() * 6000)
+      let ev: WiretraceEvent
+      if (r() < 0.5) ev = { seq: i, ts: 1795761355881.25, conn: 'c', type: 'note', text: `n${i} ` + 'é'.repeat(n % 5) + 'x'.repeat(n), source: 'user' }
+      else {
+        const raw = Buffer.alloc(n, i & 0xff)
+        ev = { seq: i, ts: 1795761355881.25, conn: 'c', type: 'ws.message', dir: 'in', opcode: 2, size: n, base64: raw.toString('base64') } as WsMessageEvent
+      }
+      w.write(ev)
+      expected.push(JSON.stringify(ev))
+    }
+    w.close()
+    expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1)).toEqual(expected)
   })
 
   it('keeps a sparse index of byte offsets every 1024 events', () => {
