@@ -7,6 +7,13 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, session,
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CSP, isOurPage, isSafeExternal, recordingArgs, rendererUrl, safeSaveName } from './security.ts'
+import { configDir } from '../../shared/node/hosts/paths.ts'
+
+// One config folder for the desktop app, web mode and the CLI (profiles.json, targets.json), so
+// `wiretrace record --profile NAME` finds the profiles saved in the app. Electron would name it
+// after the app, whose case differs between a dev run and a packaged one on Linux. A
+// --user-data-dir (tests, portable setups) still wins.
+if (!app.commandLine.hasSwitch('user-data-dir')) app.setPath('userData', configDir())
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const PAGE = rendererUrl(path.join(here, '..', 'renderer'), app.isPackaged)

@@ -8,6 +8,10 @@ import { parseArgs } from '../../shared/node/cli/args.ts'
 import { networkFromArgs, RECORD_HELP, RECORD_OPTIONS, specFromArgs } from '../../shared/node/cli/record.ts'
 import { makeCa } from '../fixtures/certs.ts'
 import type { NetworkProfile } from '../../shared/common/spec/index.ts'
+import { ProfileStore } from '../../shared/node/hosts/profiles.ts'
+import { PROFILES_HELP, run as profilesRun } from '../../shared/node/cli/profiles.ts'
+import { main } from '../../shared/node/cli/main.ts'
+import { describeNetwork } from '../../shared/common/protocol/profiles.ts'
 
 const net = (...argv: string[]): NetworkProfile | undefined => networkFromArgs(parseArgs(argv, RECORD_OPTIONS).values)
 /** The thrown error as "CODE: message", so one regex checks both. */
@@ -192,5 +196,156 @@ describe('record: --header', () => {
   it('well-formed headers still go into the spec as given', () => {
     const spec = specFromArgs('ws://127.0.0.1:9/', parseArgs(['ws://127.0.0.1:9/', '--header', 'X-A: 1', '--header', 'Authorization:  Bearer t:x '], RECORD_OPTIONS).values)
     expect(spec.headers).toEqual([['X-A', '1'], ['Authorization', 'Bearer t:x']])
+  })
+})
+
+describe('record --profile: a network profile saved in the app', () => {
+  let pdir = ''
+  let file = ''
+  const officePw = 'Office-Pw-4242'
+  beforeAll(() => {
+    pdir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-cli-prof-'))
+    file = path.join(pdir, 'profiles.json')
+    const store = new ProfileStore(file)
+    // Password not remembered: the store strips it, the user name stays.
+    store.save({ name: 'Office', network: { mode: 'manual', proxy: { kind: 'http', host: 'proxy.corp.test', port: 3128, auth: { username: 'alice', password: officePw, schemes: ['ntlm', 'basic'], domain: 'CORP' } }, noProxy: 'localhost' } }, true)
+    store.save({ name: 'Remembered', rememberPassword: true, network: { mode: 'manual', proxy: { kind: 'http', host: 'p.test', port: 8080, auth: { username: 'bob', password: 'kept-Pw-1' } } } }, true)
+    store.save({ name: 'Wpad', network: { mode: 'pac', pacUrl: 'http://wpad.test/proxy.pac', onPacError: 'fail' } }, true)
+    store.save({ name: 'Home', network: { mode: 'direct' } }, true)
+    store.save({ name: 'Tls', network: { mode: 'manual', proxy: { kind: 'https', host: 'tls.test', port: 443 }, proxyTls: { caFiles: [caPath], certFile: '/nonexistent/client.pem', keyFile: '/nonexistent/client.key' } } }, true)
+  })
+  const prof = (...argv: string[]): NetworkProfile | undefined => net('--profiles', file, ...argv)
+  const profFailure = (...argv: string[]): string => failure('--profiles', file, ...argv)
+
+  it('reads the profile (names match case-insensitively), names it, and takes the password it did not keep from WIRETRACE_PROXY_PASSWORD', () => {
+    setEnv({ WIRETRACE_PROXY_PASSWORD: officePw })
+    const n = prof('--profile', 'office')
+    expect(n).toEqual({ mode: 'manual', name: 'Office', proxy: { kind: 'http', host: 'proxy.corp.test', port: 3128, auth: { username: 'alice', password: officePw, schemes: ['ntlm', 'basic'], domain: 'CORP' } }, noProxy: 'localhost' })
+    // The file itself never held it.
+    expect(fs.readFileSync(file, 'utf8')).not.toContain(officePw)
+    // Through specFromArgs too: the spec's network is the profile, named.
+    expect(specFromArgs('ws://127.0.0.1:9/', parseArgs(['--profiles', file, '--profile', 'OFFICE'], RECORD_OPTIONS).values).network).toMatchObject({ name: 'Office', mode: 'manual' })
+  })
+
+  it('no password kept and none given: says so and how to give it', () => {
+    setEnv({})
+    const m = profFailure('--profile', 'Office')
+    expect(m).toMatch(/^WT_USAGE: profile "Office" did not keep its password \(Remember password was off\) for alice: set WIRETRACE_PROXY_PASSWORD .* or give --proxy-user alice:PASS/)
+  })
+
+  it('--proxy-user gives the credentials (the profile\'s schemes and domain stay); a remembered password is used as saved', () => {
+    setEnv({})
+    expect(prof('--profile', 'Office', '--proxy-user', 'carol:pw2')).toMatchObject({ proxy: { auth: { username: 'carol', password: 'pw2', schemes: ['ntlm', 'basic'], domain: 'CORP' } } })
+    setEnv({ WIRETRACE_PROXY_PASSWORD: 'env-pw' })
+    expect(prof('--profile', 'Office', '--proxy-user', 'alice')).toMatchObject({ proxy: { auth: { username: 'alice', password: 'env-pw' } } })
+    expect(prof('--profile', 'remembered')).toMatchObject({ name: 'Remembered', proxy: { auth: { username: 'bob', password: 'kept-Pw-1' } } })
+    // A PAC profile without credentials gets them from --proxy-user.
+    expect(prof('--profile', 'Wpad', '--proxy-user', 'dave:pw3')).toEqual({ mode: 'pac', name: 'Wpad', pacUrl: 'http://wpad.test/proxy.pac', onPacError: 'fail', auth: { username: 'dave', password: 'pw3' } })
+  })
+
+  it('an unknown name names the file and lists the saved names (bounded); a missing file says so', () => {
+    const m = profFailure('--profile', 'Nope')
+    expect(m).toContain('WT_PROFILE_NOT_FOUND: no saved profile is named "Nope" in ' + file)
+    expect(m).toMatch(/saved: Home, Office, Remembered, Tls, Wpad$/)
+    const many = path.join(pdir, 'many.json')
+    const store = new ProfileStore(many)
+    for (let i = 0; i < 30; i++) store.save({ name: `p${String(i).padStart(2, '0')}`, network: { mode: 'direct' } }, true)
+    const m2 = failure('--profiles', many, '--profile', 'x')
+    expect(m2).toMatch(/saved: p00, p01, .*p19 and 10 more$/)
+    expect(m2).not.toContain('p20')
+    const none = path.join(pdir, 'absent', 'profiles.json')
+    expect(failure('--profiles', none, '--profile', 'Office')).toMatch(/^WT_PROFILE_NOT_FOUND: no saved profile is named "Office": .*absent\/profiles\.json does not exist/)
+  })
+
+  it('refuses --proxy, --pac, --proxy-env, --proxy-mode and --no-proxy with it, naming them', () => {
+    setEnv({ WIRETRACE_PROXY_PASSWORD: 'x' })
+    expect(profFailure('--profile', 'Office', '--proxy', 'http://h:1')).toMatch(/^WT_USAGE: --profile Office already says how to reach the network: drop --proxy/)
+    expect(profFailure('--profile', 'Office', '--pac', pacPath, '--proxy-env', '--proxy-mode', 'forward', '--no-proxy', 'x')).toMatch(/drop --pac, --proxy-env, --proxy-mode, --no-proxy/)
+    expect(failure('--profiles', file)).toMatch(/^WT_USAGE: --profiles needs --profile NAME/)
+  })
+
+  it('a Direct profile takes no proxy credentials or proxy TLS', () => {
+    expect(prof('--profile', 'home')).toEqual({ mode: 'direct', name: 'Home' })
+    expect(profFailure('--profile', 'Home', '--proxy-user', 'a:b')).toMatch(/^WT_USAGE: --proxy-user does not apply to profile "Home": it goes direct/)
+    expect(profFailure('--profile', 'Home', '--proxy-insecure')).toMatch(/^WT_USAGE: --proxy-insecure does not apply to profile "Home": it goes direct/)
+  })
+
+  it('reads the profile\'s proxy CA, certificate and key files as the app does; --proxy-ca adds, --proxy-insecure adds, --proxy-cert/--proxy-key replace', () => {
+    // The profile names a client cert that does not exist: read as the app reads it, the error names the field and the profile.
+    expect(profFailure('--profile', 'Tls')).toMatch(/^WT_FILE_UNREADABLE: profile "Tls": proxyTls\.certFile: cannot read \/nonexistent\/client\.pem \(ENOENT\)/)
+    const n = prof('--profile', 'Tls', '--proxy-ca', caPath, '--proxy-insecure', '--proxy-cert', leaf.certPath, '--proxy-key', leaf.keyPath)
+    expect(n).toEqual({ mode: 'manual', name: 'Tls', proxy: { kind: 'https', host: 'tls.test', port: 443 }, proxyTls: { caFiles: [caPath], ca: [caPem, caPem], insecure: true, cert: leaf.cert, key: leaf.key } })
+  })
+
+  it('--help documents --profile, --profiles and what the proxy flags do with it', () => {
+    expect(RECORD_HELP).toMatch(/--profile NAME +.*profiles\.json.*case/)
+    expect(RECORD_HELP).toMatch(/--profiles FILE +.*profiles\.json/)
+    expect(RECORD_HELP).toMatch(/--proxy-ca FILE +.*with --profile: added to its CAs/)
+    expect(RECORD_HELP).toMatch(/--proxy-cert FILE +.*with --profile: replaces its client certificate/)
+  })
+
+  describe('wiretrace profiles', () => {
+    const io = (): { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; out: () => string; err: () => string } => {
+      let o = ''
+      let e = ''
+      return {
+        stdout: { write: (s: string) => ((o += s), true) } as unknown as NodeJS.WritableStream,
+        stderr: { write: (s: string) => ((e += s), true) } as unknown as NodeJS.WritableStream,
+        out: () => o,
+        err: () => e,
+      }
+    }
+
+    it('lists name, mode and a one-line description without secrets, and the file', async () => {
+      const x = io()
+      expect(await profilesRun(['--profiles', file], x)).toBe(0)
+      const lines = x.out().trim().split('\n')
+      expect(lines[0]).toBe(`5 network profiles in ${file}:`)
+      expect(lines.find((l) => l.startsWith('  Office'))).toMatch(/^ {2}Office +manual +HTTP proxy alice@proxy\.corp\.test:3128 · CONNECT tunnel · auth ntlm > basic · no proxy for localhost · password not kept$/)
+      expect(lines.find((l) => l.startsWith('  Remembered'))).toMatch(/manual +HTTP proxy bob@p\.test:8080 · CONNECT tunnel$/)
+      expect(lines.find((l) => l.startsWith('  Wpad'))).toMatch(/pac +PAC http:\/\/wpad\.test\/proxy\.pac · on PAC error fail$/)
+      expect(x.out()).not.toContain('kept-Pw-1')
+      expect(x.err()).toBe('')
+    })
+
+    it('--json: the list, the file and each profile without secrets', async () => {
+      const x = io()
+      expect(await profilesRun(['--profiles', file, '--json'], x)).toBe(0)
+      const j = JSON.parse(x.out()) as { file: string; exists: boolean; limit: number; problems: unknown[]; profiles: Array<Record<string, unknown>> }
+      expect(j).toMatchObject({ file, exists: true, limit: 100, problems: [] })
+      expect(j.profiles.map((p) => p.name)).toEqual(['Home', 'Office', 'Remembered', 'Tls', 'Wpad'])
+      expect(j.profiles.find((p) => p.name === 'Remembered')).toMatchObject({ mode: 'manual', user: 'bob', passwordKept: true, needsPassword: false, network: { proxy: { auth: { username: 'bob', password: '[redacted]' } } } })
+      expect(j.profiles.find((p) => p.name === 'Office')).toMatchObject({ user: 'alice', passwordKept: false, needsPassword: true, description: expect.stringContaining('alice@proxy.corp.test') })
+      expect(x.out()).not.toContain('kept-Pw-1')
+    })
+
+    it('a PAC URL with a password is described without it', async () => {
+      expect(describeNetwork({ mode: 'pac', pacUrl: 'http://u:Pac-Url-Pw@wpad.test/p.pac' })).toBe('PAC http://u:***@wpad.test/p.pac · on PAC error go DIRECT')
+    })
+
+    it('a damaged file is reported and what loaded is still listed; no file is not an error', async () => {
+      const bad = path.join(pdir, 'partly.json')
+      fs.writeFileSync(bad, JSON.stringify({ version: 1, profiles: [{ name: 'Good', network: { mode: 'direct' } }, { name: 'Bad', network: { mode: 'manual', proxy: { kind: 'http', host: 'p', port: 0 } } }] }))
+      const x = io()
+      expect(await profilesRun(['--profiles', bad], x)).toBe(0)
+      expect(x.out()).toMatch(/^1 network profile in .*partly\.json:\n {2}Good +direct +Direct: no proxy\n$/)
+      expect(x.err()).toMatch(/^wiretrace: WT_CONFIG_DAMAGED: partly\.json: /)
+      const y = io()
+      expect(await profilesRun(['--profiles', path.join(pdir, 'none.json'), '--json'], y)).toBe(0)
+      expect(JSON.parse(y.out())).toMatchObject({ exists: false, profiles: [] })
+      const z = io()
+      expect(await profilesRun(['--profiles', path.join(pdir, 'none.json')], z)).toBe(0)
+      expect(z.out()).toMatch(/^No network profiles: .*none\.json does not exist/)
+    })
+
+    it('is a wiretrace command with its own help', async () => {
+      const x = io()
+      expect(await main(['profiles', '--help'], x)).toBe(0)
+      expect(x.out()).toBe(PROFILES_HELP)
+      expect(PROFILES_HELP).toMatch(/--json/)
+      const h = io()
+      await main(['--help'], h)
+      expect(h.out()).toMatch(/\n {2}profiles +list the network profiles saved in the app/)
+    })
   })
 })

@@ -101,6 +101,19 @@ describe('profiles.json', () => {
     expect(tlsP.proxyTls).toEqual({ keyFile: '/k.pem', certFile: '/c.pem' })
   })
 
+  it('drops a password inside a PAC URL or a proxy variable unless remembered', () => {
+    const s = new ProfileStore(file)
+    s.save({ name: 'PAC', network: { mode: 'pac', pacUrl: 'http://pacuser:PacPw-1@127.0.0.1:9/proxy.pac' } }, true)
+    s.save({ name: 'Env', network: { mode: 'env', env: { https_proxy: 'http://envuser:EnvPw-2@127.0.0.1:3128', no_proxy: 'localhost' } } }, true)
+    s.save({ name: 'Env kept', network: { mode: 'env', env: { https_proxy: 'http://envuser:EnvPw-3@127.0.0.1:3128' } }, rememberPassword: true }, true)
+    const text = fs.readFileSync(file, 'utf8')
+    expect(text).not.toContain('PacPw-1')
+    expect(text).not.toContain('EnvPw-2')
+    expect(text).toContain('EnvPw-3')
+    expect(s.get('PAC')!.network).toMatchObject({ pacUrl: 'http://pacuser@127.0.0.1:9/proxy.pac' })
+    expect(s.get('Env')!.network).toMatchObject({ env: { https_proxy: 'http://envuser@127.0.0.1:3128', no_proxy: 'localhost' } })
+  })
+
   it('is bounded: the limit refuses a new name (WT_PROFILES_FULL), replacing one still works', () => {
     const s = new ProfileStore(file, { limit: 3 })
     for (const n of ['a', 'b', 'c']) s.save(profile(n), true)

@@ -5,6 +5,7 @@
  */
 import type { NetworkProfile, ProxyAuth, ProxyTlsOptions } from '../spec/index.ts'
 import type { WiretraceErrorData } from '../errors/index.ts'
+import { redactUrlText } from '../redact.ts'
 
 /** Saved network profiles a host keeps at most. */
 export const MAX_PROFILES = 100
@@ -76,22 +77,35 @@ export function profileProxyTls(n: NetworkProfile): ProxyTlsOptions | undefined 
   return n.mode === 'direct' ? undefined : n.proxyTls
 }
 
-/** Whether the profile holds a secret (proxy password, key passphrase, inline private key). */
+/** A URL without the password of its user:password@ (the user name stays). */
+export function urlWithoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1@')
+}
+
+/**
+ * Whether the profile holds a secret: a proxy password, a key passphrase, an inline private
+ * key, or a password inside a PAC URL or a proxy variable (`http://user:password@proxy`).
+ */
 export function hasSecrets(n: NetworkProfile): boolean {
   if (profileAuth(n)?.password) return true
+  if (n.mode === 'pac' && n.pacUrl && urlWithoutPassword(n.pacUrl) !== n.pacUrl) return true
+  if (n.mode === 'env' && n.env && Object.values(n.env).some((v) => urlWithoutPassword(v) !== v)) return true
   const t = profileProxyTls(n)
   return !!(t?.passphrase || t?.key)
 }
 
 /**
  * The profile without its secrets: the password becomes empty (the user name stays, so the UI
- * knows to ask), the key passphrase and an inline private key are dropped (a key *file* path stays).
+ * knows to ask), passwords inside a PAC URL or a proxy variable are removed, the key passphrase
+ * and an inline private key are dropped (a key *file* path stays).
  */
 export function stripSecrets(n: NetworkProfile): NetworkProfile {
   if (n.mode === 'direct') return n
   const out = { ...n }
   if (out.mode === 'manual' && out.proxy.auth) out.proxy = { ...out.proxy, auth: { ...out.proxy.auth, password: '' } }
   if ((out.mode === 'pac' || out.mode === 'env') && out.auth) out.auth = { ...out.auth, password: '' }
+  if (out.mode === 'pac' && out.pacUrl) out.pacUrl = urlWithoutPassword(out.pacUrl)
+  if (out.mode === 'env' && out.env) out.env = Object.fromEntries(Object.entries(out.env).map(([k, v]) => [k, urlWithoutPassword(v)]))
   if (out.proxyTls) {
     const t = { ...out.proxyTls }
     delete t.passphrase
@@ -123,7 +137,8 @@ export function describeNetwork(n: NetworkProfile | undefined): string {
       return [...parts, ...tlsWords(n.proxyTls)].join(' · ')
     }
     case 'pac':
-      return [`PAC ${n.pacUrl ?? n.pacFile ?? '(inline script)'} · on PAC error ${n.onPacError === 'fail' ? 'fail' : 'go DIRECT'}`, ...tlsWords(n.proxyTls)].join(' · ')
+      // A PAC URL may carry user:password@ (not a field stripSecrets knows): masked here.
+      return [`PAC ${n.pacUrl ? redactUrlText(n.pacUrl) : n.pacFile ?? '(inline script)'} · on PAC error ${n.onPacError === 'fail' ? 'fail' : 'go DIRECT'}`, ...tlsWords(n.proxyTls)].join(' · ')
     case 'env':
       return ['Environment: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, ws_proxy, wss_proxy of the host process', ...tlsWords(n.proxyTls)].join(' · ')
     case 'system':

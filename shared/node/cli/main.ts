@@ -18,6 +18,7 @@ Commands:
   import <file>      import a HAR (Chrome DevTools, HTTP Toolkit, Wiretrace) or an older recording
   replay <file>      re-run a recording's client side against the same or another target
   diff <a> <b>       compare two recordings (home vs office)
+  profiles           list the network profiles saved in the app (use one: record <url> --profile NAME)
 
 Run "wiretrace <command> --help" for its options.
 `
@@ -33,6 +34,7 @@ const LAZY: Record<string, () => Promise<{ run: (argv: string[], io: Io) => Prom
   import: () => import('./recordings.ts').then((m) => ({ run: m.importRun })),
   replay: () => import('./recordings.ts').then((m) => ({ run: m.replayRun })),
   diff: () => import('./recordings.ts').then((m) => ({ run: m.diffRun })),
+  profiles: () => import('./profiles.ts'),
 }
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {

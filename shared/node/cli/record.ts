@@ -5,10 +5,13 @@ import type { WiretraceEvent } from '../../common/events/index.ts'
 import { TRANSPORTS } from '../../common/spec/index.ts'
 import { WiretraceError, EXIT } from '../../common/errors/index.ts'
 import { parseProxyUrl } from '../../common/proxy-url.ts'
+import { needsPassword, profileAuth, withPassword, type SavedProfile } from '../../common/protocol/profiles.ts'
 import { formatBytes } from '../../common/bytes.ts'
 import { Engine } from '../engine/engine.ts'
 import { inferTransport } from '../engine/validate.ts'
+import { readProxyTlsFiles } from '../hosts/profiles.ts'
 import { parseArgs, helpText, type OptionDef } from './args.ts'
+import { PROFILE_OPTIONS, findProfile, profilesFile } from './profiles.ts'
 
 /** Where --proxy-user USER (no ":PASS") takes the password from, so it never sits in shell history. */
 export const PROXY_PASSWORD_ENV = 'WIRETRACE_PROXY_PASSWORD'
@@ -77,11 +80,11 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   'proxy-user': {
     type: 'string',
     arg: 'USER[:PASS]',
-    help: `credentials for whichever proxy --proxy, --pac or --proxy-env chooses (a proxy variable's own user:pass@ wins); without :PASS the password is read from ${PROXY_PASSWORD_ENV}. For NTLM, DOMAIN\\USER (or DOMAIN/USER) gives the domain; USER@DOMAIN is sent whole as a UPN`,
+    help: `credentials for whichever proxy --proxy, --pac, --proxy-env or --profile chooses (a proxy variable's own user:pass@ wins; with --profile it replaces the profile's user and password, its schemes and domain stay); without :PASS the password is read from ${PROXY_PASSWORD_ENV}. For NTLM, DOMAIN\\USER (or DOMAIN/USER) gives the domain; USER@DOMAIN is sent whole as a UPN`,
   },
-  'proxy-ca': { type: 'string', arg: 'FILE', multiple: true, help: 'CA to trust for TLS to an https:// proxy (whichever --proxy, --pac or --proxy-env chooses)' },
-  'proxy-insecure': { type: 'boolean', help: 'accept any certificate from an https:// proxy' },
-  'proxy-cert': { type: 'string', arg: 'FILE', help: 'client certificate (PEM) for TLS to an https:// proxy (needs --proxy-key)' },
+  'proxy-ca': { type: 'string', arg: 'FILE', multiple: true, help: 'CA to trust for TLS to an https:// proxy (whichever --proxy, --pac, --proxy-env or --profile chooses; with --profile: added to its CAs)' },
+  'proxy-insecure': { type: 'boolean', help: 'accept any certificate from an https:// proxy (with --profile: also when the profile checks it)' },
+  'proxy-cert': { type: 'string', arg: 'FILE', help: 'client certificate (PEM) for TLS to an https:// proxy (needs --proxy-key; with --profile: replaces its client certificate and key)' },
   'proxy-key': { type: 'string', arg: 'FILE', help: 'client key (PEM) for TLS to an https:// proxy' },
   'no-proxy': {
     type: 'string',
@@ -89,6 +92,7 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
     help: 'hosts that bypass the proxy (comma-separated: names, .suffixes, IPs, CIDRs, host:port, *). With --proxy-env it replaces NO_PROXY/no_proxy, as curl --noproxy does; not with --pac (the PAC file returns DIRECT itself)',
   },
   'proxy-mode': { type: 'string', arg: 'connect|forward', help: 'plain ws:// and http:// through an http(s):// --proxy: CONNECT tunnel (default) or absolute-URI forwarding' },
+  ...PROFILE_OPTIONS,
   'keep-secrets': { type: 'boolean', help: 'keep Authorization headers and passwords unredacted in the recording' },
   quiet: { type: 'boolean', short: 'q', help: 'no live summary on stderr' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -272,6 +276,11 @@ function proxyFromFlag(text: string): ProxyServer {
  * chosen way of finding the proxy are rejected, never silently dropped.
  */
 export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | undefined {
+  if (given(v, 'profile')) {
+    const file = profilesFile(v)
+    return networkFromProfile(findProfile(file, v.profile as string), v)
+  }
+  if (given(v, 'profiles')) throw new WiretraceError('WT_USAGE', '--profiles needs --profile NAME (run "wiretrace profiles" to list them)')
   const chosen = ['proxy', 'pac', 'proxy-env'].filter((k) => given(v, k))
   if (chosen.length > 1) throw new WiretraceError('WT_USAGE', `choose one of --proxy, --pac, --proxy-env (got ${chosen.map((c) => `--${c}`).join(' and ')})`)
   const via = chosen[0]
@@ -328,7 +337,77 @@ export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | un
   return profile
 }
 
-/** TLS to an https:// proxy, whichever of --proxy, --pac or --proxy-env chose it. */
+type ViaProxy = Exclude<NetworkProfile, { mode: 'direct' }>
+
+/** The flags a saved profile already answers (how to find the proxy): refused with --profile. */
+const ROUTE_FLAGS = ['proxy', 'pac', 'proxy-env', 'proxy-mode', 'no-proxy']
+
+/**
+ * A saved profile (`--profile`) as the connection's network, named as the app names it. Its
+ * proxy CA, certificate and key files are read as the app's host reads them. --proxy-user
+ * replaces its credentials; a password it did not keep comes from WIRETRACE_PROXY_PASSWORD.
+ * --proxy-ca adds CAs, --proxy-insecure turns the proxy certificate check off, and
+ * --proxy-cert/--proxy-key replace its client certificate.
+ */
+function networkFromProfile(saved: SavedProfile, v: Record<string, unknown>): NetworkProfile {
+  const name = saved.name
+  const clash = ROUTE_FLAGS.filter((k) => given(v, k))
+  if (clash.length) {
+    throw new WiretraceError('WT_USAGE', `--profile ${name} already says how to reach the network: drop ${clash.map((k) => `--${k}`).join(', ')}, or drop --profile and give the proxy with flags`)
+  }
+  const base: NetworkProfile = { ...saved.network, name }
+  const extra = ['proxy-user', 'proxy-ca', 'proxy-insecure', 'proxy-cert', 'proxy-key'].filter((k) => given(v, k))
+  if (base.mode === 'direct') {
+    if (extra.length) throw new WiretraceError('WT_USAGE', `--${extra[0]} does not apply to profile "${name}": it goes direct, with no proxy`)
+    return base
+  }
+  let n: ViaProxy = base
+  if (given(v, 'proxy-user')) {
+    if (n.mode === 'system') throw new WiretraceError('WT_USAGE', `--proxy-user does not apply to profile "${name}": the system proxy takes no credentials here`)
+    const a = proxyUser(v['proxy-user'] as string)
+    const auth = { ...profileAuth(n), username: a.username, password: a.password }
+    n = n.mode === 'manual' ? { ...n, proxy: { ...n.proxy, auth } } : { ...n, auth }
+  } else if (needsPassword(n)) {
+    const password = process.env[PROXY_PASSWORD_ENV]
+    const user = profileAuth(n)!.username
+    if (password === undefined) {
+      throw new WiretraceError(
+        'WT_USAGE',
+        `profile "${name}" did not keep its password (Remember password was off) for ${user}: set ${PROXY_PASSWORD_ENV} (kept out of shell history) or give --proxy-user ${user}:PASS`,
+      )
+    }
+    n = withPassword(n, password) as ViaProxy
+  }
+  const flags = proxyTlsFromArgs(v)
+  const own = n.proxyTls
+  if (flags?.cert && own) {
+    // Replaced: the profile's certificate and key files are not read, and its passphrase was theirs.
+    const t = { ...own }
+    delete t.certFile
+    delete t.keyFile
+    delete t.passphrase
+    n = { ...n, proxyTls: t }
+  }
+  try {
+    n = readProxyTlsFiles(n) as ViaProxy
+  } catch (e) {
+    if (e instanceof WiretraceError) throw new WiretraceError(e.code, `profile "${name}": ${e.message}`, e.detail)
+    throw e
+  }
+  if (flags) {
+    const t = { ...n.proxyTls }
+    if (flags.ca) t.ca = [...(t.ca ?? []), ...flags.ca]
+    if (flags.insecure) t.insecure = true
+    if (flags.cert) {
+      t.cert = flags.cert
+      t.key = flags.key
+    }
+    n = { ...n, proxyTls: t }
+  }
+  return n
+}
+
+/** TLS to an https:// proxy, whichever of --proxy, --pac, --proxy-env or --profile chose it. */
 function proxyTlsFromArgs(v: Record<string, unknown>): ProxyTlsOptions | undefined {
   if (v['proxy-key'] && !v['proxy-cert']) throw new WiretraceError('WT_USAGE', '--proxy-key needs --proxy-cert')
   if (v['proxy-cert'] && !v['proxy-key']) throw new WiretraceError('WT_USAGE', '--proxy-cert needs --proxy-key')

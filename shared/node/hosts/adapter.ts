@@ -13,8 +13,8 @@ import type { LiveFeed } from '../engine/live.ts'
 import { APP_VERSION } from '../engine/version.ts'
 import type { WiretraceEvent } from '../../common/events/index.ts'
 import type { LiveBatch } from '../../common/live.ts'
-import { WiretraceError, toErrorData, type WiretraceErrorData } from '../../common/errors/index.ts'
-import type { NetworkProfile, ProxyTlsOptions } from '../../common/spec/index.ts'
+import { toErrorData, type WiretraceErrorData } from '../../common/errors/index.ts'
+import type { NetworkProfile } from '../../common/spec/index.ts'
 import {
   ParamError,
   isClientMessage,
@@ -30,7 +30,7 @@ import {
   type SavedTarget,
 } from '../../common/protocol/index.ts'
 import { resolveRoutes } from '../net/proxy/index.ts'
-import { ProfileStore, TargetStore } from './profiles.ts'
+import { ProfileStore, TargetStore, readProxyTlsFiles } from './profiles.ts'
 import { startDemoServers, type DemoServers } from '../demo/servers.ts'
 import { FIRST_SCAN_BYTES, MAX_OPEN_RECORDINGS, OpenedRecording } from './recordings.ts'
 import { sniff } from '../recording/files.ts'
@@ -48,11 +48,9 @@ export const LIVE_PREVIEW_CHARS = 4096
 export const MAX_CREDITS = 4
 /** How often a peer's feed is drained while it holds credit, ms (about one animation frame). */
 export const PUMP_INTERVAL_MS = 16
-export { MAX_TARGETS, MAX_PROFILES } from './profiles.ts'
+export { MAX_TARGETS, MAX_PROFILES, MAX_PEM_FILE_BYTES, readProxyTlsFiles } from './profiles.ts'
 /** How long the desktop host waits for the system proxy lookup before going DIRECT (and saying so), ms. */
 export const SYSTEM_PROXY_TIMEOUT_MS = 5000
-/** Largest CA, certificate or key file a profile may name (read when a connection opens). */
-export const MAX_PEM_FILE_BYTES = 1024 * 1024
 /** How long proxy.resolve may take (a PAC file fetched and evaluated), ms. */
 export const RESOLVE_TIMEOUT_MS = 15_000
 
@@ -91,37 +89,6 @@ export function livePreview(ev: WiretraceEvent): WiretraceEvent {
   if (typeof e.base64 === 'string' && e.base64.length > LIVE_PREVIEW_CHARS) return { ...e, base64: e.base64.slice(0, LIVE_PREVIEW_CHARS), elided: true } as unknown as WiretraceEvent
   if (typeof e.data === 'string' && e.data.length > LIVE_PREVIEW_CHARS) return { ...e, data: e.data.slice(0, LIVE_PREVIEW_CHARS), elided: true } as unknown as WiretraceEvent
   return ev
-}
-
-function readPemFile(file: string, field: string): string {
-  let st: fs.Stats
-  try {
-    st = fs.statSync(file)
-    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' })
-  } catch (e) {
-    throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field })
-  }
-  if (st.size > MAX_PEM_FILE_BYTES) throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: ${file} is larger than ${MAX_PEM_FILE_BYTES} bytes`, { file, field })
-  try {
-    return fs.readFileSync(file, 'utf8')
-  } catch (e) {
-    throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field })
-  }
-}
-
-/**
- * A profile names its proxy CA, client certificate and key by path (the UI cannot hand over
- * file contents in web mode, and a saved profile should follow the file); the host reads them
- * into the PEM fields the engine uses, when the connection opens. The paths stay, for display.
- */
-export function readProxyTlsFiles(network: NetworkProfile): NetworkProfile {
-  const t = (network as { proxyTls?: ProxyTlsOptions }).proxyTls
-  if (!t || (!t.caFiles?.length && !t.certFile && !t.keyFile)) return network
-  const out: ProxyTlsOptions = { ...t }
-  if (t.caFiles?.length) out.ca = [...(t.ca ?? []), ...t.caFiles.map((f, i) => readPemFile(f, `proxyTls.caFiles[${i}]`))]
-  if (t.certFile) out.cert = readPemFile(t.certFile, 'proxyTls.certFile')
-  if (t.keyFile) out.key = readPemFile(t.keyFile, 'proxyTls.keyFile')
-  return { ...network, proxyTls: out } as NetworkProfile
 }
 
 export class HostAdapter {

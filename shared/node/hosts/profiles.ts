@@ -3,16 +3,19 @@
  * them: bounded, checked on the way in and on the way back from disk, written atomically with
  * mode 0600, passwords kept only when the user asked for it. Never imports electron.
  */
+import fs from 'node:fs'
 import { WiretraceError, type WiretraceErrorData } from '../../common/errors/index.ts'
 import { ParamError, checkProfile, validateCommand } from '../../common/protocol/validate.ts'
-import { MAX_PROFILES, hasSecrets, stripSecrets, type ProfileList, type SavedProfile } from '../../common/protocol/profiles.ts'
+import { MAX_PROFILES, hasSecrets, stripSecrets, urlWithoutPassword, type ProfileList, type SavedProfile } from '../../common/protocol/profiles.ts'
 import type { SavedTarget } from '../../common/protocol/commands.ts'
-import type { ConnectionSpec } from '../../common/spec/index.ts'
+import type { ConnectionSpec, NetworkProfile, ProxyTlsOptions } from '../../common/spec/index.ts'
 import { loadList, writeList } from './store.ts'
 
 export { MAX_PROFILES } from '../../common/protocol/profiles.ts'
 /** Saved targets kept in the targets file. */
 export const MAX_TARGETS = 500
+/** Largest CA, certificate or key file a profile may name (read when a connection opens). */
+export const MAX_PEM_FILE_BYTES = 1024 * 1024
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase()
 
@@ -97,11 +100,38 @@ export class ProfileStore {
   }
 }
 
-/** Removes a password from a URL's userinfo ("wss://u:pw@h/" → "wss://u@h/"), leaving the rest as typed. */
-function urlWithoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1@')
+function readPemFile(file: string, field: string): string {
+  let st: fs.Stats
+  try {
+    st = fs.statSync(file)
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' })
+  } catch (e) {
+    throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field })
+  }
+  if (st.size > MAX_PEM_FILE_BYTES) throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: ${file} is larger than ${MAX_PEM_FILE_BYTES} bytes`, { file, field })
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new WiretraceError('WT_FILE_UNREADABLE', `${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field })
+  }
 }
 
+/**
+ * A profile names its proxy CA, client certificate and key by path (the UI cannot hand over
+ * file contents in web mode, and a saved profile should follow the file); the hosts and the CLI read them
+ * into the PEM fields the engine uses, when the connection opens. The paths stay, for display.
+ */
+export function readProxyTlsFiles(network: NetworkProfile): NetworkProfile {
+  const t = (network as { proxyTls?: ProxyTlsOptions }).proxyTls
+  if (!t || (!t.caFiles?.length && !t.certFile && !t.keyFile)) return network
+  const out: ProxyTlsOptions = { ...t }
+  if (t.caFiles?.length) out.ca = [...(t.ca ?? []), ...t.caFiles.map((f, i) => readPemFile(f, `proxyTls.caFiles[${i}]`))]
+  if (t.certFile) out.cert = readPemFile(t.certFile, 'proxyTls.certFile')
+  if (t.keyFile) out.key = readPemFile(t.keyFile, 'proxyTls.keyFile')
+  return { ...network, proxyTls: out } as NetworkProfile
+}
+
+/** Removes a password from a URL's userinfo ("wss://u:pw@h/" → "wss://u@h/"), leaving the rest as typed. */
 /** Whether a target's spec holds a password: the URL's, the proxy's, a key passphrase. */
 export function specHasSecrets(spec: ConnectionSpec): boolean {
   return urlWithoutPassword(spec.url) !== spec.url || !!spec.tls?.passphrase || (!!spec.network && hasSecrets(spec.network))

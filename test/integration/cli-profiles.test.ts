@@ -1,0 +1,129 @@
+// `wiretrace record --profile NAME` and `wiretrace profiles`, as a user runs them: a profiles.json
+// written by the app's own store, the real CLI process, the in-process proxy lab asking for a
+// password the profile did not keep (it comes from WIRETRACE_PROXY_PASSWORD).
+import { afterEach, describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { wsServer, type Running } from '../fixtures/ws-servers.ts'
+import { readBack, tmpFile } from '../fixtures/engine.ts'
+import { runLab, type Lab } from '../../shared/node/lab/index.ts'
+import { ProfileStore } from '../../shared/node/hosts/profiles.ts'
+import { EXIT } from '../../shared/common/errors/index.ts'
+import type { WiretraceEvent } from '../../shared/common/events/index.ts'
+
+const BIN = 'shared/node/cli/bin.mjs'
+const PROXY_VARS = /^(https?|all|no|wss?)_proxy$/i
+const cleanup: Array<() => Promise<void>> = []
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((c) => c()))
+})
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** The CLI as a child process, asynchronously (the lab and the origin live in this process), without this machine's proxy variables. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PROXY_VARS.test(k) && k !== 'WIRETRACE_PROXY_PASSWORD'))
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...base, ...env } })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL')
+      reject(new Error(`the CLI did not finish in 20 s: ${stderr}`))
+    }, 20_000)
+    p.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+async function setup(): Promise<{ lab: Lab; origin: Running; file: string; secret: string }> {
+  const secret = 'Profile-Lab-Pw-8128'
+  const lab = await runLab({ basicAuth: { user: 'proflab', pass: secret } })
+  cleanup.push(() => lab.close())
+  const origin = await wsServer((ws) => ws.on('message', (d, bin) => ws.send(d, { binary: bin })))
+  cleanup.push(() => origin.close())
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-cli-profiles-'))
+  const file = path.join(dir, 'profiles.json')
+  const pac = path.join(dir, 'lab.pac')
+  fs.writeFileSync(pac, `function FindProxyForURL(url, host) { return "PROXY 127.0.0.1:${lab.port}; DIRECT" }`)
+  const store = new ProfileStore(file)
+  // As the app saves them: the password typed, "Remember password" off (so it is not written).
+  store.save({ name: 'Lab proxy', network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port: lab.port, auth: { username: 'proflab', password: secret } } } }, true)
+  store.save({ name: 'Lab PAC', network: { mode: 'pac', pacFile: pac } }, true)
+  expect(fs.readFileSync(file, 'utf8')).not.toContain(secret)
+  return { lab, origin, file, secret }
+}
+
+describe('wiretrace record --profile through the proxy lab', () => {
+  it('records through the saved manual profile with the password from WIRETRACE_PROXY_PASSWORD; the recording names the profile and holds no password', async () => {
+    const { lab, origin, file, secret } = await setup()
+    const out = tmpFile()
+    const r = await cli(['record', origin.url, '--profiles', file, '--profile', 'lab PROXY', '--send', 'via profile', '-n', '1', '--out', out], { WIRETRACE_PROXY_PASSWORD: secret })
+    const why = `exit ${r.code}\n${r.stderr}\n${JSON.stringify(lab.log())}`
+    expect(r.code, why).toBe(EXIT.OK)
+    const text = fs.readFileSync(out, 'utf8')
+    const { header, events } = readBack(out)
+    const of = <T extends WiretraceEvent['type']>(t: T): WiretraceEvent[] => events.filter((e) => e.type === t)
+    // Through the lab: 407, then the tunnel with the password.
+    expect(of('proxy.connect').map((c) => (c as { status: number }).status)).toEqual([407, 200])
+    expect(lab.log().map((e) => e.event)).toEqual(expect.arrayContaining(['407', 'tunnel']))
+    expect((of('ws.message').find((m) => (m as { dir: string }).dir === 'in') as { text: string }).text).toBe('via profile')
+    // The profile's name, as the app records it; the password nowhere.
+    const start = events.find((e) => e.type === 'conn.start') as { spec: { network?: { name?: string; mode: string; proxy?: { auth?: { username: string; password: string } } } } }
+    expect(start.spec.network).toMatchObject({ name: 'Lab proxy', mode: 'manual', proxy: { auth: { username: 'proflab', password: '[redacted]' } } })
+    expect(JSON.stringify(header)).not.toContain(secret)
+    expect(text).not.toContain(secret)
+    expect(text).not.toContain(Buffer.from(`proflab:${secret}`).toString('base64'))
+    expect(r.stderr + r.stdout).not.toContain(secret)
+  })
+
+  it('without the password it fails before connecting, saying the profile did not keep it', async () => {
+    const { lab, origin, file } = await setup()
+    const r = await cli(['record', origin.url, '--profiles', file, '--profile', 'Lab proxy', '--out', tmpFile()])
+    expect(r.code).toBe(EXIT.USAGE)
+    expect(r.stderr).toMatch(/^wiretrace: WT_USAGE: profile "Lab proxy" did not keep its password .*WIRETRACE_PROXY_PASSWORD/m)
+    expect(lab.log()).toHaveLength(0)
+    const u = await cli(['record', origin.url, '--profiles', file, '--profile', 'Elsewhere'])
+    expect(u.code).toBe(EXIT.USAGE)
+    expect(u.stderr).toContain(`wiretrace: WT_PROFILE_NOT_FOUND: no saved profile is named "Elsewhere" in ${file}; saved: Lab PAC, Lab proxy`)
+  })
+
+  it('records through the saved PAC profile, --proxy-user giving the credentials', async () => {
+    const { lab, origin, file, secret } = await setup()
+    const out = tmpFile()
+    const r = await cli(['record', origin.url, '--profiles', file, '--profile', 'Lab PAC', '--proxy-user', 'proflab', '--send', 'pac', '-n', '1', '--out', out], { WIRETRACE_PROXY_PASSWORD: secret })
+    expect(r.code, `${r.stderr}\n${JSON.stringify(lab.log())}`).toBe(EXIT.OK)
+    const { events } = readBack(out)
+    const rule = events.find((e) => e.type === 'proxy.rule') as { source: string; chosen: string }
+    expect(rule).toMatchObject({ source: 'pac', chosen: expect.stringContaining(`127.0.0.1:${lab.port}`) })
+    expect((events.find((e) => e.type === 'conn.start') as { spec: { network?: { name?: string } } }).spec.network?.name).toBe('Lab PAC')
+    expect(fs.readFileSync(out, 'utf8')).not.toContain(secret)
+  })
+
+  it('wiretrace profiles --json lists both, without secrets', async () => {
+    const { lab, file, secret } = await setup()
+    const r = await cli(['profiles', '--profiles', file, '--json'], { WIRETRACE_PROXY_PASSWORD: secret })
+    expect(r.code, r.stderr).toBe(EXIT.OK)
+    const j = JSON.parse(r.stdout) as { file: string; profiles: Array<{ name: string; mode: string; description: string; needsPassword: boolean }> }
+    expect(j.file).toBe(file)
+    expect(j.profiles.map((p) => [p.name, p.mode, p.needsPassword])).toEqual([
+      ['Lab PAC', 'pac', false],
+      ['Lab proxy', 'manual', true],
+    ])
+    expect(j.profiles[1]!.description).toBe(`HTTP proxy proflab@127.0.0.1:${lab.port} · CONNECT tunnel`)
+    expect(r.stdout).not.toContain(secret)
+    const t = await cli(['profiles', '--profiles', file])
+    expect(t.code, t.stderr).toBe(EXIT.OK)
+    expect(t.stdout).toMatch(new RegExp(`^2 network profiles in ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\n {2}Lab PAC +pac +PAC .*lab\\.pac`))
+  })
+})
