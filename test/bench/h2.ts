@@ -9,6 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import { freshRecording } from './files.ts'
 import http2 from 'node:http2'
 import os from 'node:os'
 import path from 'node:path'
@@ -101,9 +102,7 @@ function cpuSince(from: NodeJS.CpuUsage): number {
 
 async function viaEngine(port: number, reqPath: string, n: number, file: string, maxFrameSize?: number): Promise<{ seconds: number; bytes: number; cpuMs: number }> {
   const e = new Engine({ host: 'test' })
-  // A new file each run, as a new recording is: overwriting the last run's file would time the
-  // kernel truncating it (about 10 ms for 17 MB) on this thread.
-  fs.rmSync(file, { force: true })
+  await freshRecording(file)
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
   const c = e.open(

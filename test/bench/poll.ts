@@ -6,6 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import { freshRecording } from './files.ts'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
@@ -51,9 +52,7 @@ async function bare(port: number, loops: number, cycles: number): Promise<number
 
 async function viaEngine(port: number, loops: number, cycles: number, file: string): Promise<number> {
   const e = new Engine({ host: 'test' })
-  // A new file each run, as a new recording is: overwriting the last run's file would time the
-  // kernel truncating it (about 10 ms for 17 MB) on this thread.
-  fs.rmSync(file, { force: true })
+  await freshRecording(file)
   const t0 = performance.now()
   const c = e.open(
     {

@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import { freshRecording } from './files.ts'
 import os from 'node:os'
 import path from 'node:path'
 import net, { type AddressInfo } from 'node:net'
@@ -130,9 +131,7 @@ export async function throughEngine(total: number, file: string | null): Promise
       else if (seen === total) last = performance.now()
     }
   })
-  // A new file each run, as a new recording is: overwriting the last run's file would time the
-  // kernel truncating it (about 10 ms for 17 MB) on this thread.
-  if (file) fs.rmSync(file, { force: true })
+  await freshRecording(file)
   const t0 = performance.now()
   const c = e.open({ url: `http://127.0.0.1:${port}/`, transport: 'sse', maxMessages: total, sse: { reconnect: false }, statsIntervalMs: 1000 }, { recordingPath: file })
   const end = await c.done

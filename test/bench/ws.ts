@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import { freshRecording } from './files.ts'
 import os from 'node:os'
 import path from 'node:path'
 import WebSocket from 'ws'
@@ -40,9 +41,7 @@ export async function bare(total: number, size: number): Promise<number> {
 export async function engine(total: number, size: number, file: string | null): Promise<{ rate: number; rssGrowthMb: number; peakRssMb: number }> {
   const { port, child } = await blaster(total, size)
   const e = new Engine({ host: 'test' })
-  // A new file each run, as a new recording is: overwriting the last run's file would time the
-  // kernel truncating it (about 10 ms for 17 MB) on this thread.
-  if (file) fs.rmSync(file, { force: true })
+  await freshRecording(file)
   const t0 = performance.now()
   const rss: number[] = []
   const timer = setInterval(() => rss.push(process.memoryUsage().rss), 100)
