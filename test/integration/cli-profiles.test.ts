@@ -110,6 +110,23 @@ describe('wiretrace record --profile through the proxy lab', () => {
     expect(fs.readFileSync(out, 'utf8')).not.toContain(secret)
   })
 
+  it('replays a direct recording through a saved profile; --profile with --proxy is refused', async () => {
+    const { lab, origin, file, secret } = await setup()
+    const first = tmpFile()
+    const r1 = await cli(['record', origin.url, '--send', 'again', '-n', '1', '--out', first])
+    expect(r1.code, r1.stderr).toBe(EXIT.OK)
+    const again = tmpFile()
+    const r2 = await cli(['replay', first, '--profiles', file, '--profile', 'Lab proxy', '--as-fast', '-o', again], { WIRETRACE_PROXY_PASSWORD: secret })
+    expect(r2.code, `${r2.stderr}\n${r2.stdout}\n${JSON.stringify(lab.log())}`).toBe(EXIT.OK)
+    const { events } = readBack(again)
+    expect(events.filter((e) => e.type === 'proxy.connect').map((c) => (c as { status: number }).status)).toEqual([407, 200])
+    expect((events.find((e) => e.type === 'conn.start') as { spec: { network?: { name?: string } } }).spec.network?.name).toBe('Lab proxy')
+    expect(fs.readFileSync(again, 'utf8')).not.toContain(secret)
+    const r3 = await cli(['replay', first, '--profiles', file, '--profile', 'Lab proxy', '--proxy', `http://127.0.0.1:${lab.port}`])
+    expect(r3.code).toBe(EXIT.USAGE)
+    expect(r3.stderr).toMatch(/--profile Lab proxy already says how to reach the network: drop --proxy/)
+  })
+
   it('wiretrace profiles --json lists both, without secrets', async () => {
     const { lab, file, secret } = await setup()
     const r = await cli(['profiles', '--profiles', file, '--json'], { WIRETRACE_PROXY_PASSWORD: secret })

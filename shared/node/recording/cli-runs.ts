@@ -5,6 +5,8 @@
 import { WiretraceError, EXIT } from '../../common/errors/index.ts'
 import { parseArgs, helpText, type OptionDef } from '../cli/args.ts'
 import { exportCommand, importCommand, replayCommand, diffCommand } from './commands.ts'
+import { PROFILE_OPTIONS } from '../cli/profiles.ts'
+import { networkFromArgs } from '../cli/record.ts'
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
 
@@ -26,11 +28,13 @@ export const IMPORT_HELP = helpText('wiretrace import FILE [-o OUT]', 'Import a 
 const REPLAY_OPTS: Record<string, OptionDef> = {
   target: { type: 'string', arg: 'URL', help: 'another target URL (default: the recorded one)' },
   proxy: { type: 'string', arg: 'URL', help: 'go through this proxy (http://, https://, socks5://, socks5h://...)' },
+  ...PROFILE_OPTIONS,
+  'proxy-user': { type: 'string', arg: 'USER[:PASS]', help: 'with --profile: credentials for its proxy (without :PASS the password comes from WIRETRACE_PROXY_PASSWORD)' },
   'as-fast': { type: 'boolean', help: 'send as fast as possible instead of with the original timing' },
   out: { type: 'string', short: 'o', arg: 'FILE', help: 'the new recording (default NAME.replay-STAMP.jsonl)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 }
-export const REPLAY_HELP = helpText('wiretrace replay FILE [--target URL] [--proxy URL] [--as-fast] [-o OUT]', "Re-run a recording's client side against the same or another target; the run is a new recording.", REPLAY_OPTS)
+export const REPLAY_HELP = helpText('wiretrace replay FILE [--target URL] [--proxy URL | --profile NAME] [--as-fast] [-o OUT]', "Re-run a recording's client side against the same or another target; the run is a new recording.", REPLAY_OPTS)
 
 const DIFF_OPTS: Record<string, OptionDef> = {
   conn: { type: 'string', arg: 'ID', help: 'the connection to compare in multi-connection recordings' },
@@ -74,9 +78,12 @@ export async function replayRun(argv: string[], io: Io): Promise<number> {
     io.stdout.write(REPLAY_HELP)
     return EXIT.OK
   }
+  // A saved profile (as record takes it): the proxy flags and the profile are checked together.
+  if (v['proxy-user'] !== undefined && v.profile === undefined) throw new WiretraceError('WT_USAGE', '--proxy-user needs --profile here (give credentials in the --proxy URL)')
+  const network = v.profile !== undefined || v.profiles !== undefined ? networkFromArgs(v) : undefined
   const r = await replayCommand(one(positionals, 'replay'), {
     ...(v.target ? { target: v.target as string } : {}),
-    ...(v.proxy ? { proxy: v.proxy as string } : {}),
+    ...(network ? { network } : v.proxy ? { proxy: v.proxy as string } : {}),
     ...(v['as-fast'] ? { asFast: true } : {}),
     ...(v.out ? { out: v.out as string } : {}),
   })

@@ -16,6 +16,7 @@ import { importRecording, type ImportResult } from './import.ts'
 import { replayRecording, type ReplayResult } from './replay.ts'
 import { loadRecording } from './files.ts'
 import type { Engine } from '../engine/engine.ts'
+import type { NetworkProfile } from '../../common/spec/index.ts'
 
 export interface CommandResult<T> {
   text: string
@@ -63,7 +64,7 @@ export async function importCommand(file: string, opts: { out?: string }): Promi
   return { text, exitCode: EXIT.OK, result: r }
 }
 
-export async function replayCommand(file: string, opts: { target?: string; proxy?: string; asFast?: boolean; out?: string; engine?: Engine }): Promise<CommandResult<ReplayResult>> {
+export async function replayCommand(file: string, opts: { target?: string; proxy?: string; network?: NetworkProfile; asFast?: boolean; out?: string; engine?: Engine }): Promise<CommandResult<ReplayResult>> {
   const r = await replayRecording(file, opts)
   let text = `replayed ${file} -> ${r.recording}: ${r.opened ? 'opened' : 'did not open'}, sent ${r.sent}, ended: ${r.end.reason} (exit ${r.end.exitCode})\n`
   for (const w of r.warnings) text += `  warning: ${w}\n`
