@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startHttpFixture, type HttpFixture } from '../fixtures/servers/http.ts'
 import { run, start, readBack } from '../fixtures/engine.ts'
 import { makeCa } from '../fixtures/certs.ts'
+import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 
@@ -232,5 +233,83 @@ describe('SSE: hostile servers', () => {
     expect(r.of('error')[0]!.code).toBe('WT_HTTP_HEADERS_TOO_LARGE')
     expect(r.end.exitCode).toBe(1)
     expect(f.hits.get('/sse/big-header')).toBe(1)
+  })
+})
+
+describe('SSE buffering warning, edge cases', () => {
+  async function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+    const srv = http.createServer(handler)
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    return { url: `http://127.0.0.1:${(srv.address() as { port: number }).port}/`, close: () => new Promise((r) => srv.close(() => r())) }
+  }
+
+  it('counts a delivery that keeps coming in chunks a few ms apart as one burst, with its whole count', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.flushHeaders()
+      // Held 1.1 s, then 12 events written about 1 ms apart (a chunk each): a delivery longer
+      // than the 5 ms join window as a whole, with no gap in it over the window.
+      setTimeout(() => {
+        let i = 0
+        const next = (): void => {
+          res.write(`data: e${i}\n\n`)
+          if (++i === 12) setTimeout(() => res.end(), 50)
+          else setTimeout(next, 1)
+        }
+        next()
+      }, 1100)
+    })
+    try {
+      const r = await run({ url: s.url, transport: 'sse', sse: { reconnect: false } })
+      expect(r.of('sse.event')).toHaveLength(12)
+      // The delivery as the chunk events show it: from the held first chunk up to the first gap
+      // over 5 ms (a loaded machine may space the writes further apart).
+      const chunks = r.of('chunk')
+      let end = 1
+      while (end < chunks.length && chunks[end]!.gapMs <= 5) end++
+      // An event carries the arrival time of the chunk it was parsed from.
+      const delivered = r.of('sse.event').filter((e) => e.ts <= chunks[end - 1]!.ts).length
+      expect(delivered).toBeGreaterThanOrEqual(3)
+      const d = r.of('diagnosis').filter((x) => x.code === 'WT_SSE_BUFFERED')
+      expect(d).toHaveLength(1)
+      expect(d[0]!.title).toBe(`First bytes held back ${d[0]!.title.match(/back (\d\.\d) s/)![1]} s, then ${delivered} events at once`)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('does not join attempts: one late event, a reconnect, then an event with the response head is no burst', async () => {
+    let hits = 0
+    const s = await serve((_req, res) => {
+      hits++
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.flushHeaders()
+      if (hits === 1) setTimeout(() => res.end('data: one\n\n'), 1200)
+      else res.end('data: two\n\n')
+    })
+    try {
+      const r = await run({ url: s.url, transport: 'sse', sse: { retryMs: 50 }, reconnect: { enabled: true, maxAttempts: 1 } })
+      expect(r.of('sse.event').map((e) => e.data)).toEqual(['one', 'two'])
+      expect(r.of('diagnosis').filter((x) => x.code === 'WT_SSE_BUFFERED')).toHaveLength(0)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('tells nothing after the end: a burst in the chunk that hits a parser limit', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.flushHeaders()
+      setTimeout(() => res.write('data: a\n\n'.repeat(6) + 'data: ' + 'x'.repeat(5000) + '\n\n'), 1100)
+    })
+    try {
+      const r = await run({ url: s.url, transport: 'sse', sse: { reconnect: false }, limits: { maxSseLineBytes: 1024 } })
+      await new Promise((res) => setTimeout(res, 50))
+      const types = r.events.map((e) => e.type)
+      expect(types.lastIndexOf('end')).toBe(types.length - 1)
+      expect(r.of('error').map((e) => e.code)).toContain('WT_SSE_LINE_TOO_LONG')
+    } finally {
+      await s.close()
+    }
   })
 })

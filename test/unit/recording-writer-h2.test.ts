@@ -107,4 +107,34 @@ describe('RecordingWriter, h2.stream', () => {
     w.close()
     expect(lines(file)).toEqual(evs.map((e) => JSON.stringify(e)))
   })
+
+  it('headers bigger than a ring record go with their event as JSON instead of waiting forever for room', () => {
+    const file = tmpFile()
+    // A 64 KiB ring holds records of at most 16 KiB; these headers take 40 KB.
+    const w = new RecordingWriter(file, HEADER, { ringBytes: 64 * 1024, flushBytes: 16 * 1024 })
+    const evs: WiretraceEvent[] = []
+    for (let i = 0; i < 200; i++) evs.push({ seq: i, ts: 1, conn: 'c', type: 'note', text: `n${i}`, source: 'user' })
+    const big: HeaderPairs = [[':status', '200'], ['x-big', 'b'.repeat(40_000)]]
+    evs.push({ seq: 200, ts: 2, conn: 'c', type: 'h2.stream', streamId: 1, phase: 'response', status: 200, headers: big } as WiretraceEvent)
+    evs.push({ seq: 201, ts: 3, conn: 'c', type: 'h2.stream', streamId: 3, phase: 'response', status: 200, headers: [[':status', '200']] } as WiretraceEvent)
+    evs.push({ seq: 202, ts: 4, conn: 'c', type: 'h2.stream', streamId: 3, phase: 'data', size: 0, sizes: [], times: [4] } as WiretraceEvent)
+    for (const ev of evs) w.write(ev)
+    w.close()
+    expect(lines(file)).toEqual(evs.map((e) => JSON.stringify(e)))
+  })
+
+  it('timestamps of 2^53 and more print as JSON does, in the worker and in-thread alike', () => {
+    for (const worker of [true, false]) {
+      const file = tmpFile()
+      const w = new RecordingWriter(file, HEADER, { worker })
+      const evs = [
+        { seq: 0, ts: 1e16, conn: 'c', type: 'h2.stream', streamId: 1, phase: 'data', size: 1, times: [1e21] },
+        { seq: 1, ts: 2 ** 53 + 2, conn: 'c', type: 'h2.stream', streamId: 1, phase: 'end' },
+        { seq: 2, ts: 1e21, conn: 'c', type: 'sse.event', event: 'message', data: 'x', lastEventId: '', size: 1 },
+      ] as WiretraceEvent[]
+      for (const ev of evs) w.write(ev)
+      w.close()
+      expect(lines(file), `worker: ${worker}`).toEqual(evs.map((e) => JSON.stringify(e)))
+    }
+  })
 })

@@ -98,6 +98,19 @@ describe('RecordingWriter', () => {
     expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1)).toEqual(expected)
   })
 
+  it('the in-thread writer prints a non-ASCII connection id as UTF-8', () => {
+    const file = tmpFile()
+    const w = new RecordingWriter(file, { format: 'wiretrace', version: 1 } as never, { worker: false })
+    const evs = [
+      { seq: 0, ts: 1, conn: 'café-✓', type: 'ws.message', dir: 'in', opcode: 1, size: 2, text: 'hi' },
+      { seq: 1, ts: 2, conn: 'café-✓', type: 'sse.event', event: 'message', data: 'x', lastEventId: '', size: 1 },
+    ] as WiretraceEvent[]
+    w.write(evs[0]!, Buffer.from('hi'))
+    w.write(evs[1]!)
+    w.close()
+    expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1)).toEqual(evs.map((e) => JSON.stringify(e)))
+  })
+
   it('keeps a sparse index of byte offsets every 1024 events', () => {
     const file = tmpFile()
     const w = new RecordingWriter(file, { format: 'wiretrace', version: 1 } as never)

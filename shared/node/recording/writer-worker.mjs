@@ -105,7 +105,7 @@ let tsLen = 0
 function putTs(a, p, ts) {
   let whole = Math.floor(ts)
   let frac = Math.round((ts - whole) * 1000)
-  if (!(ts >= 0) || whole + frac / 1000 !== ts) return p + a.write(JSON.stringify(ts), p, 'latin1')
+  if (!(ts >= 0 && ts <= Number.MAX_SAFE_INTEGER) || whole + frac / 1000 !== ts) return p + a.write(JSON.stringify(ts), p, 'latin1')
   if (frac === 1000) {
     whole++
     frac = 0

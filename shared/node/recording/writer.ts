@@ -214,7 +214,7 @@ export class InThreadRecordingWriter {
     if (conn !== this.lastConn) {
       if (conn.length > 64 || NEEDS_ESCAPE.test(conn)) return this.appendString(JSON.stringify(ev) + '\n')
       this.lastConn = conn
-      this.connBytes = Buffer.from(`,"conn":"${conn}","type":"ws.message","dir":"`, 'latin1')
+      this.connBytes = Buffer.from(`,"conn":"${conn}","type":"ws.message","dir":"`, 'utf8')
     }
     // Fields this encoder does not know (an export's `redacted`) take the general path.
     if (ev.redacted !== undefined) return this.appendString(JSON.stringify(ev) + '\n')
@@ -293,7 +293,7 @@ export class InThreadRecordingWriter {
     if (conn !== this.lastSseConn) {
       if (conn.length > 64 || NEEDS_ESCAPE.test(conn)) return this.appendString(JSON.stringify(ev) + '\n')
       this.lastSseConn = conn
-      this.sseConnBytes = Buffer.from(`,"conn":"${conn}","type":"sse.event"`, 'latin1')
+      this.sseConnBytes = Buffer.from(`,"conn":"${conn}","type":"sse.event"`, 'utf8')
     }
     const { id, event, data, retry, lastEventId, size } = ev
     if ((ev as { redacted?: boolean }).redacted !== undefined || !Number.isSafeInteger(size) || size < 0) return this.appendString(JSON.stringify(ev) + '\n')
@@ -331,8 +331,8 @@ export class InThreadRecordingWriter {
   private putTs(a: Buffer, p: number, ts: number): number {
     let whole = Math.floor(ts)
     let frac = Math.round((ts - whole) * 1000)
-    // Anything but ms with at most microsecond digits: as JSON prints it.
-    if (!(ts >= 0) || whole + frac / 1000 !== ts) return p + a.write(JSON.stringify(ts), p, 'latin1')
+    // Anything but ms with at most microsecond digits (below 2^53): as JSON prints it.
+    if (!(ts >= 0 && ts <= Number.MAX_SAFE_INTEGER) || whole + frac / 1000 !== ts) return p + a.write(JSON.stringify(ts), p, 'latin1')
     if (frac === 1000) {
       whole++
       frac = 0
@@ -1045,15 +1045,18 @@ export class RecordingWriter {
     if (phase === 'data') {
       times = ev.times
       sizes = ev.sizes
-      if (times === undefined || ev.size === undefined || ev.status !== undefined || ev.headers !== undefined) return this.putLine(JSON.stringify(ev) + '\n')
+      if (times === undefined || ev.size === undefined || ev.status !== undefined || ev.headers !== undefined || (sizes !== undefined && sizes.length === 0)) return this.putLine(JSON.stringify(ev) + '\n')
       code = H2_DATA
       num = ev.size
     } else if (phase === 'response') {
       const headers = ev.headers
       if (headers === undefined || ev.status === undefined || ev.size !== undefined) return this.putLine(JSON.stringify(ev) + '\n')
       if (!samePairs(headers, this.h2Headers)) {
+        const json = Buffer.from(JSON.stringify(headers), 'utf8')
+        // Headers bigger than a ring record go with their event as JSON (a record must fit).
+        if (RAW_HEAD + json.length > r.maxRecord) return this.putLine(JSON.stringify(ev) + '\n')
         this.h2Headers = headers
-        this.putBytes(K_H2HDR, Buffer.from(JSON.stringify(headers), 'utf8'))
+        this.putBytes(K_H2HDR, json)
       }
       code = H2_RESPONSE
       num = ev.status

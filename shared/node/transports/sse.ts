@@ -143,6 +143,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
 
   /** The delivery crossed the threshold: warn once it is over (no chunk within BURST_JOIN_MS), with its full count. */
   function burstSoon(): void {
+    if (!settle) return
     burstWarned = true
     burstTimer = setTimeout(burstNow, BURST_JOIN_MS + 1)
     burstTimer.unref?.()
@@ -307,6 +308,9 @@ export function createSseTransport(ctx: TransportContext): Transport {
     const cl = pipelineClient(ctx, url, dialed, { headersTimeoutMs: limits.connectTimeoutMs, maxHeaderBytes: limits.maxHeaderBytes })
     client = cl
     chunkIndex = 0
+    // A new response: a burst is counted within one attempt only.
+    burstOpen = false
+    burstEvents = 0
     parser.reset()
 
     const result = await new Promise<AttemptResult>((resolve) => {
@@ -414,20 +418,24 @@ export function createSseTransport(ctx: TransportContext): Transport {
           lastChunkAt = now
           const before = c.msgsIn
           parser.push(chunk)
-          if (burstOpen || gap >= BURST_GAP_MS) {
-            if (gap >= BURST_GAP_MS && !burstWarned) {
-              burstOpen = true
-              burstIndex = index
-              burstGap = gap
-              burstEvents = 0
-            } else if (gap > BURST_JOIN_MS) {
-              burstOpen = false
-              burstNow()
-            }
-            if (burstOpen) {
-              burstEvents += c.msgsIn - before
-              if (!burstWarned && burstEvents >= (burstIndex === 0 ? 2 : BURST_EVENTS)) burstSoon()
-            }
+          // The chunk ended the attempt (a parser limit): nothing more is told about it.
+          if (!settle) return
+          if (burstOpen && gap > BURST_JOIN_MS) {
+            // The delivery being counted is over: warn now if it crossed the threshold.
+            burstOpen = false
+            burstNow()
+          }
+          if (!burstOpen && !burstWarned && gap >= BURST_GAP_MS) {
+            burstOpen = true
+            burstIndex = index
+            burstGap = gap
+            burstEvents = 0
+          }
+          if (burstOpen) {
+            burstEvents += c.msgsIn - before
+            // While chunks keep coming back to back the warning waits for the whole count.
+            if (burstTimer !== null) burstTimer.refresh()
+            else if (!burstWarned && burstEvents >= (burstIndex === 0 ? 2 : BURST_EVENTS)) burstSoon()
           }
         },
         onResponseEnd() {
