@@ -206,6 +206,11 @@ export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
       copy.env = env
     }
     if (copy.mode === 'pac' && copy.pacUrl) copy.pacUrl = redactUrl(copy.pacUrl)
+    // The system's answer ("PROXY u:p@h:80") and a failed lookup's reason are free text: credentials masked.
+    if (copy.mode === 'system') {
+      if (copy.resolved) copy.resolved = redactSecretsInText(copy.resolved, REDACTED)
+      if (copy.resolveError) copy.resolveError = redactSecretsInText(copy.resolveError, REDACTED)
+    }
     // TLS to an HTTPS proxy, whatever chose it (manual, PAC, env, system).
     if (copy.mode !== 'direct' && copy.proxyTls) {
       const t = { ...copy.proxyTls }

@@ -740,3 +740,89 @@ describe('proxy lab: forward mode handles every request on a kept-alive client c
     expect(l.log().filter((e) => e.event === 'forward')).toHaveLength(4)
   })
 })
+
+describe('proxy lab: what a client sends cannot forge its log or its forwarded requests, nor hold its connections', () => {
+  /** Any C0 or C1 control character, or DEL. */
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+  const received = async (): Promise<{ port: number; got: () => string }> => {
+    let got = ''
+    const port = await tcpOrigin((s) =>
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1')
+        if (got.includes('\r\n\r\n')) s.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n')
+      }),
+    )
+    return { port, got: () => got }
+  }
+
+  it('escapes control characters in everything it logs: a bare LF and ESC in a request line, a SOCKS4 user id, a SOCKS5 domain', async () => {
+    const printed: string[] = []
+    const l = await lab({ onLog: (e) => printed.push(formatLabLog(e)), connectPorts: [443] })
+    const forged = '\n     0.001s  #99 127.0.0.1:1  forged: line\x1b[31m'
+    await raw(l.port, `GET http://127.0.0.1:9/x\x1b[2J HTTP/1.1${forged}\r\nHost: x\r\n\r\n`, 2000)
+    // SOCKS4: CONNECT 127.0.0.1:9 with a user id carrying a line break and an escape sequence.
+    await raw(l.port, `\x04\x01\x00\x09\x7f\x00\x00\x01id${forged}\x00`, 2000)
+    // SOCKS5: no auth, then CONNECT to a domain name with a line break, OSC and BEL in it (port 9: refused by policy).
+    const domain = `evil${forged}\x1b]0;title\x07.test`
+    await raw(l.port, `\x05\x01\x00\x05\x01\x00\x03${String.fromCharCode(domain.length)}${domain}\x00\x09`, 2000)
+    const entries = l.log()
+    for (const e of entries) for (const v of [e.client, e.event, e.detail ?? '']) expect(v, JSON.stringify(e)).not.toMatch(CONTROL)
+    for (const line of printed) expect(line).not.toMatch(CONTROL)
+    expect(printed.some((p) => p.startsWith('     0.001s'))).toBe(false)
+    const text = entries.map((e) => `${e.event}: ${e.detail}`).join('\n')
+    expect(text).toContain('/x\\x1b[2J HTTP/1.1\\x0a     0.001s  #99 127.0.0.1:1  forged: line\\x1b[31m')
+    expect(entries.find((e) => e.event === 'socks4')?.detail).toBe('CONNECT 127.0.0.1:9 (user id id\\x0a     0.001s  #99 127.0.0.1:1  forged: line\\x1b[31m)')
+    expect(entries.find((e) => e.event === 'socks5')?.detail).toBe(`CONNECT evil\\x0a     0.001s  #99 127.0.0.1:1  forged: line\\x1b[31m\\x1b]0;title\\x07.test:9`)
+  })
+
+  it('a request head with a bare LF, a bare CR or another control character gets 400 and never reaches the origin; a tab in a header value passes', async () => {
+    const o = await received()
+    const l = await lab({})
+    const t = `http://127.0.0.1:${o.port}`
+    const bad: Array<[string, RegExp]> = [
+      [`GET ${t}/a HTTP/1.1\nX-Injected: yes\r\nHost: h\r\n\r\n`, /bare LF/],
+      [`GET ${t}/b HTTP/1.1\r\nHost: h\r\nX-A: 1\nX-Injected: yes\r\n\r\n`, /bare LF/],
+      [`GET ${t}/c HTTP/1.1\r\nHost: h\r\nX-A: 1\rX-Injected: yes\r\n\r\n`, /bare CR/],
+      [`GET ${t}/d HTTP/1.1\r\nHost: h\r\nX-A: a\x01b\r\n\r\n`, /control character 0x01/],
+      [`GET ${t}/e\tx HTTP/1.1\r\nHost: h\r\n\r\n`, /control character 0x09/],
+      // Heads ended by bare LFs are answered at once, not left to time out.
+      [`GET ${t}/f HTTP/1.1\nHost: h\n\n`, /bare LF/],
+      [`GET ${t}/g HTTP/1.1 X-Injected: yes\r\nHost: h\r\n\r\n`, /not an HTTP\/1\.x request line/],
+      [`GET ${t}/h HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n`, /header line 2/],
+    ]
+    for (const [request, why] of bad) {
+      const r = await raw(l.port, request, 3000)
+      expect(r.timedOut, request).toBe(false)
+      expect(headLines(r.text)[0], request).toBe('HTTP/1.1 400 Bad Request')
+      expect(l.log().at(-1)?.event, JSON.stringify(l.log().slice(-3))).toBe('400')
+      expect(l.log().at(-1)?.detail, request).toMatch(why)
+    }
+    expect(o.got()).toBe('')
+    const ok = await raw(l.port, `GET ${t}/tab HTTP/1.1\r\nHost: h\r\nX-A: a\tb\r\n\r\n`)
+    expect(headLines(ok.text)[0]).toBe('HTTP/1.1 204 No Content')
+    expect(o.got()).toContain('GET /tab HTTP/1.1\r\nHost: h\r\nX-A: a\tb\r\n')
+  })
+
+  it('closes a connection without a complete request head within headTimeoutMs (logged), so idle clients cannot use up maxConnections', async () => {
+    const o = await received()
+    const l = await lab({ headTimeoutMs: 400, maxConnections: 3 })
+    const idle = [raw(l.port, '', 5000), raw(l.port, 'GET http://x/ HTTP/1.1\r\nHost:', 5000), raw(l.port, '\x05', 5000)]
+    await new Promise((res) => setTimeout(res, 150))
+    // All three slots taken: a fourth client is refused.
+    const refused = await raw(l.port, `GET http://127.0.0.1:${o.port}/no HTTP/1.1\r\nHost: h\r\n\r\n`, 3000)
+    expect(refused.text).toBe('')
+    for (const r of await Promise.all(idle)) {
+      expect(r.timedOut).toBe(false)
+      expect(r.ms).toBeGreaterThan(300)
+      expect(r.ms).toBeLessThan(3000)
+    }
+    const timeouts = l.log().filter((e) => e.event === 'timeout')
+    expect(timeouts).toHaveLength(3)
+    expect(timeouts[0]!.detail).toBe('no complete request within 400 ms: closed')
+    // The slots are free again.
+    const ok = await raw(l.port, `GET http://127.0.0.1:${o.port}/yes HTTP/1.1\r\nHost: h\r\n\r\n`)
+    expect(headLines(ok.text)[0]).toBe('HTTP/1.1 204 No Content')
+    expect(labOptions(['--head-timeout', '5'])).toEqual({ headTimeoutMs: 5000 })
+    expect(LAB_HELP).toMatch(/--head-timeout SECONDS +.*\(default 30\)/)
+  })
+})

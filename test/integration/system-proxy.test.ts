@@ -133,3 +133,26 @@ describe('system proxy (desktop host)', () => {
     }
   })
 })
+
+describe('system proxy answer with credentials', () => {
+  it('is not shown raw as the rule, nor kept raw in the recording header; it still routes', async () => {
+    const lab = await runLab({})
+    cleanup.push(() => lab.close())
+    const origin: Running = await wsServer((ws) => ws.send('via system'))
+    cleanup.push(() => origin.close())
+    const answer = `PROXY 127.0.0.1:${lab.port}; DIRECT u:SysSecret-9@h:80`
+    const r = await run({ url: origin.url, transport: 'ws', network: { mode: 'system', resolved: answer }, maxMessages: 1 })
+    const rules = r.of('proxy.rule')
+    expect(rules[0]).toMatchObject({ source: 'system', chosen: `http://127.0.0.1:${lab.port}`, rule: expect.stringContaining(`PROXY 127.0.0.1:${lab.port}`) })
+    expect(r.of('ws.message').find((m) => m.dir === 'in')).toMatchObject({ text: 'via system' })
+    expect(JSON.stringify(r.events)).not.toContain('SysSecret-9')
+    const { readFileSync } = await import('node:fs')
+    expect(readFileSync(r.file, 'utf8')).not.toContain('SysSecret-9')
+    const engine = new Engine({ host: 'test' })
+    const desktop = new HostAdapter({ engine, host: 'desktop', targetsFile: null, resolveSystemProxy: async () => 'PROXY u:SysSecret-8@127.0.0.1:3128' })
+    cleanup.push(() => desktop.close())
+    const d = await desktop.dispatch('proxy.resolve', { url: 'wss://example.test/socket', network: { mode: 'system' } })
+    expect(d).toMatchObject({ ok: true, result: { source: 'system', rule: expect.stringContaining('PROXY u:***@127.0.0.1:3128') } })
+    expect(JSON.stringify(d)).not.toContain('SysSecret-8')
+  })
+})

@@ -261,3 +261,107 @@ describe('the adapter', () => {
     expect(err).toMatchObject({ code: 'WT_FILE_UNREADABLE', message: expect.stringMatching(/^proxyTls\.caFiles\[0\]: cannot read .*nope\.pem \(ENOENT\)/) })
   })
 })
+
+describe('a damaged config file: what is quoted and what is kept', () => {
+  const asides = (): string[] => fs.readdirSync(dir).filter((n) => n.startsWith('profiles.json.bad-')).sort()
+
+  it('a JSON error is reported by position only, never quoting the file (a password)', () => {
+    fs.writeFileSync(file, '{"version":1,"profiles":[{"name":"A","password":"Hunter2Secret"},x]}')
+    const r = loadList(file, 'profiles', (e) => e, 10, 'profiles', new Date('2026-11-27T10:15:00Z'))
+    expect(r.problem?.code).toBe('WT_CONFIG_DAMAGED')
+    // V8 says "Unexpected token 'x', ..."2Secret"},x]}" is not valid JSON" here: no position to give.
+    expect(r.problem?.message).toMatch(/^profiles\.json: not valid JSON; the file was kept as/)
+    expect(JSON.stringify(r.problem)).not.toMatch(/Secret|Hunter2/)
+    fs.writeFileSync(file, '{"version":1,"profiles":[{"name":"A","password":"Hunter2Secret" }')
+    const r2 = loadList(file, 'profiles', (e) => e, 10, 'profiles', new Date('2026-11-27T10:15:00Z'))
+    expect(r2.problem?.message).toMatch(/not valid JSON \(at position 65\)/)
+    expect(JSON.stringify(r2.problem)).not.toMatch(/Secret|Hunter2/)
+  })
+
+  it('a partly damaged file is copied aside once, not on every load; at most 5 copies are kept, the oldest removed', () => {
+    const good = { name: 'Good', network: { mode: 'env', name: 'Good' } }
+    const write = (n: number): void => fs.writeFileSync(file, JSON.stringify({ version: 1, profiles: [good, { name: `Bad${n}`, network: { mode: 'nope' } }] }))
+    write(0)
+    for (let i = 0; i < 3; i++) {
+      const s = new ProfileStore(file, { now: () => new Date(Date.UTC(2026, 10, 27, 10, 15, i)) })
+      expect(s.list().profiles.map((p) => p.name)).toEqual(['Good'])
+      const [problem] = s.takeProblems()
+      // Every load still says what was skipped and where the copy is.
+      expect(problem!.message).toContain('kept as profiles.json.bad-20261127T101500Z')
+    }
+    expect(asides()).toEqual(['profiles.json.bad-20261127T101500Z'])
+    for (let n = 1; n <= 6; n++) {
+      write(n)
+      new ProfileStore(file, { now: () => new Date(Date.UTC(2026, 10, 27, 11, 0, 0)) }).list()
+    }
+    const kept = asides()
+    expect(kept).toHaveLength(5)
+    // The newest five versions (Bad2..Bad6): the first copy and Bad1 were removed.
+    expect(kept.map((n) => /Bad\d/.exec(fs.readFileSync(path.join(dir, n), 'utf8'))![0]).sort()).toEqual(['Bad2', 'Bad3', 'Bad4', 'Bad5', 'Bad6'])
+  })
+})
+
+describe('Remember password off: what reaches the files', () => {
+  it('profiles.json: a schemeless proxy variable, a password with "@", a PAC URL token: none written', () => {
+    const s = new ProfileStore(file)
+    s.save({ name: 'Bare', network: { mode: 'env', env: { ALL_PROXY: 'u:EnvPw-4@127.0.0.1:1080' } } }, true)
+    s.save({ name: 'At', network: { mode: 'env', env: { https_proxy: 'http://u:p@Pw-5@127.0.0.1:3128' } } }, true)
+    s.save({ name: 'Tok', network: { mode: 'pac', pacUrl: 'http://127.0.0.1:9/proxy.pac?v=1&token=PacTok-6' } }, true)
+    const text = fs.readFileSync(file, 'utf8')
+    for (const secret of ['EnvPw-4', 'Pw-5', 'PacTok-6']) expect(text, secret).not.toContain(secret)
+    const again = new ProfileStore(file)
+    expect(again.get('Bare')!.network).toMatchObject({ env: { ALL_PROXY: 'u@127.0.0.1:1080' } })
+    expect(again.get('At')!.network).toMatchObject({ env: { https_proxy: 'http://u@127.0.0.1:3128' } })
+    expect(again.get('Tok')!.network).toMatchObject({ pacUrl: 'http://127.0.0.1:9/proxy.pac?v=1' })
+    expect(again.takeProblems()).toEqual([])
+  })
+
+  it('profiles.json: an inline client key is dropped with its certificate, so the profile still loads', () => {
+    const s = new ProfileStore(file)
+    s.save({ name: 'Inline', network: { mode: 'manual', proxy: { kind: 'https', host: 'p', port: 443 }, proxyTls: { cert: 'CERT PEM', key: 'KEY-PEM-11', insecure: true } } }, true)
+    expect(fs.readFileSync(file, 'utf8')).not.toContain('KEY-PEM-11')
+    const again = new ProfileStore(file)
+    expect(again.get('Inline')?.network).toMatchObject({ proxyTls: { insecure: true } })
+    expect(again.takeProblems()).toEqual([])
+  })
+
+  it('targets.json: the inline key, the PKCS#12 bundle and secret header values are not written; the header names stay', () => {
+    const tfile = path.join(dir, 'targets.json')
+    const spec = {
+      url: 'wss://bob:Url@Pw-12@example.test/s',
+      transport: 'ws' as const,
+      headers: [['Authorization', 'Bearer HdrTok-7'], ['Cookie', 'sid=Cookie-8'], ['X-Trace', 'keep-me']] as Array<[string, string]>,
+      tls: { key: 'KEY-9', pfx: 'PFX-10', passphrase: 'KeyPw' },
+      network: { mode: 'env', env: { ALL_PROXY: 'u:EnvPw-13@127.0.0.1:1080' } } as NetworkProfile,
+    }
+    const s = new TargetStore(tfile)
+    s.save({ name: 'forget', spec })
+    const text = fs.readFileSync(tfile, 'utf8')
+    for (const secret of ['Pw-12', 'HdrTok-7', 'Cookie-8', 'KEY-9', 'PFX-10', 'KeyPw', 'EnvPw-13']) expect(text, secret).not.toContain(secret)
+    const [t] = new TargetStore(tfile).list()
+    expect(t!.spec.url).toBe('wss://bob@example.test/s')
+    expect(t!.spec.headers).toEqual([['Authorization', ''], ['Cookie', ''], ['X-Trace', 'keep-me']])
+    expect(t!.spec.tls).toEqual({})
+    // Not marked remembered on the way back (nothing secret is left to remember).
+    expect(t!.rememberPassword).toBeUndefined()
+    s.save({ name: 'keep', spec, rememberPassword: true })
+    expect(new TargetStore(tfile).list().find((x) => x.name === 'keep')!.spec).toEqual(spec)
+  })
+})
+
+describe('files saved before the host file-name rules', () => {
+  it('a profile and a target naming a non-PAC file stay listed and are saved again, not dropped', () => {
+    const legacy = { version: 1, profiles: [{ name: 'Old PAC', network: { mode: 'pac', pacFile: '/etc/proxy.conf', name: 'Old PAC' } }] }
+    fs.writeFileSync(file, JSON.stringify(legacy))
+    const s = new ProfileStore(file)
+    expect(s.get('Old PAC')?.network).toMatchObject({ pacFile: '/etc/proxy.conf' })
+    expect(s.takeProblems()).toEqual([])
+    s.save({ name: 'New', network: { mode: 'direct' } }, true)
+    expect(new ProfileStore(file).list().profiles.map((p) => p.name)).toEqual(['New', 'Old PAC'])
+    const tfile = path.join(dir, 'targets.json')
+    fs.writeFileSync(tfile, JSON.stringify({ version: 1, targets: [{ name: 'Old', spec: { url: 'ws://127.0.0.1:1/', transport: 'ws', network: { mode: 'pac', pacFile: '/etc/proxy.conf' } } }] }))
+    const t = new TargetStore(tfile)
+    expect(t.list().map((x) => x.name)).toEqual(['Old'])
+    expect(t.takeProblems()).toEqual([])
+  })
+})

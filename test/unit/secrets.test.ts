@@ -200,3 +200,14 @@ describe('bounded work on untrusted text', () => {
     }
   })
 })
+
+describe('the system proxy answer (network.resolved) in what is shown and recorded', () => {
+  it('redactSpec masks credentials in system mode\'s resolved and resolveError, keeping the rest', () => {
+    const spec = { url: 'ws://h/', transport: 'ws' as const, network: { mode: 'system' as const, resolved: 'PROXY u:SysPw-1@h:80; DIRECT', resolveError: 'failed for http://u:SysPw-2@wpad/x.pac' } }
+    const out = redactSpec(spec)
+    expect(JSON.stringify(out)).not.toMatch(/SysPw-1|SysPw-2/)
+    expect(out.network).toMatchObject({ resolved: `PROXY u:${REDACTED}@h:80; DIRECT` })
+    // The spec itself (used for routing) is untouched.
+    expect(spec.network.resolved).toBe('PROXY u:SysPw-1@h:80; DIRECT')
+  })
+})

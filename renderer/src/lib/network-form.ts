@@ -4,8 +4,9 @@
  * here ever puts a password into a message.
  */
 import type { NetworkProfile, ProxyAuth, ProxyKind, ProxyTlsOptions } from '../../../shared/common/spec/index.ts'
-import { isAbsolutePath } from '../../../shared/common/protocol/validate.ts'
+import { hostFileProblem, isAbsolutePath } from '../../../shared/common/protocol/validate.ts'
 import { PROXY_SCHEMES } from '../../../shared/common/proxy-url.ts'
+import { MASK, redactUserinfo } from '../../../shared/common/redact.ts'
 
 export type NetMode = 'manual' | 'pac' | 'env' | 'system' | 'direct'
 
@@ -114,17 +115,12 @@ export const FIELD_LABEL: Record<FieldError['field'], string> = {
 }
 
 /**
- * Masks what could be credentials in text the user typed as a proxy URL, for messages:
- * everything between "//" (or the start) and the last "@" before the path.
+ * Masks what could be credentials in text the user typed as a proxy URL, for messages: the
+ * password as redactUserinfo finds it (up to the last "@" before the path, so an "@" or "/" in
+ * the password is hidden too), the user name kept; a lone user name (maybe a token) masked.
  */
 export function maskUserinfo(text: string): string {
-  const t = text.trim()
-  const start = t.indexOf('//') >= 0 ? t.indexOf('//') + 2 : 0
-  const slash = t.indexOf('/', start)
-  const authority = slash >= 0 ? t.slice(start, slash) : t.slice(start)
-  const at = authority.lastIndexOf('@')
-  if (at < 0) return t
-  return `${t.slice(0, start)}***@${t.slice(start + at + 1)}`
+  return redactUserinfo(text.trim(), MASK)
 }
 
 /**
@@ -190,9 +186,16 @@ export function draftErrors(d: NetDraft): FieldError[] {
     else if (port && (Number(port) < 1 || Number(port) > 65535)) err('port', 'must be from 1 to 65535')
   }
   if (usesProxyTls(d)) {
-    for (const f of lines(d.caFiles)) if (!isAbsolutePath(f)) err('caFiles', `"${f}" is not an absolute path`)
-    if (d.certFile.trim() && !isAbsolutePath(d.certFile.trim())) err('certFile', 'must be an absolute path')
-    if (d.keyFile.trim() && !isAbsolutePath(d.keyFile.trim())) err('keyFile', 'must be an absolute path')
+    // The host reads these files: absolute paths to PEM-named files only (hostFileProblem, as it checks).
+    for (const f of lines(d.caFiles)) {
+      if (!isAbsolutePath(f)) err('caFiles', `"${f}" is not an absolute path`)
+      else if (hostFileProblem(f, 'pem')) err('caFiles', `"${f}" ${hostFileProblem(f, 'pem')}`)
+    }
+    for (const k of ['certFile', 'keyFile'] as const) {
+      const f = d[k].trim()
+      if (f && !isAbsolutePath(f)) err(k, 'must be an absolute path')
+      else if (f && hostFileProblem(f, 'pem')) err(k, hostFileProblem(f, 'pem')!)
+    }
     if (d.certFile.trim() && !d.keyFile.trim()) err('keyFile', 'needed with the client certificate')
     if (d.keyFile.trim() && !d.certFile.trim()) err('certFile', 'needed with the client key')
     if (d.servername.trim() && /[\s/@]/.test(d.servername.trim())) err('servername', 'must be a host name')
@@ -209,6 +212,7 @@ export function draftErrors(d: NetDraft): FieldError[] {
       }
       if (!ok) err('pacSource', 'must be an http://, https:// or file:// URL, or an absolute file path')
     } else if (!isAbsolutePath(src)) err('pacSource', 'a file path must be absolute')
+    else if (hostFileProblem(src, 'pac')) err('pacSource', `the file ${hostFileProblem(src, 'pac')}`)
     const t = d.pacTimeoutMs.trim()
     if (t && (!/^\d+$/.test(t) || Number(t) < 100 || Number(t) > 60_000)) err('pacTimeoutMs', 'must be a number of milliseconds from 100 to 60000')
   }

@@ -1,6 +1,6 @@
 /** The composer's form and its translation to a ConnectionSpec (pure, tested). */
 import type { ConnectionSpec, NetworkProfile, Transport } from '../../../shared/common/spec/index.ts'
-import { profileAuth, type SavedProfile } from '../../../shared/common/protocol/profiles.ts'
+import { isSecretHeader, profileAuth, specHasSecrets, type SavedProfile } from '../../../shared/common/protocol/profiles.ts'
 import { inferTransport, parseHeaderLines } from './format.ts'
 import { draftFromProxyUrl, draftToNetwork, sameNetwork } from './network-form.ts'
 
@@ -116,6 +116,9 @@ export function formToSpec(form: ComposerForm, profiles: readonly SavedProfile[]
   if (form.method.trim()) spec.method = form.method.trim().toUpperCase()
   const { headers, error } = parseHeaderLines(form.headers)
   if (error) throw new Error(error)
+  // A saved target keeps Authorization, Cookie… with an empty value unless its secrets were remembered: never sent empty.
+  const missing = missingSecretHeaders({ headers })
+  if (missing.length) throw new Error(`Header ${missing[0]}: enter its value (it was not saved), or remove the line`)
   if (headers.length) spec.headers = headers
   if (transport === 'ws') {
     const protos = form.subprotocols.split(/[\s,]+/).filter(Boolean)
@@ -174,4 +177,28 @@ export function networkToChoice(n: NetworkProfile | undefined, profiles: readonl
   const bare = Object.keys(n).every((k) => k === 'mode')
   if (bare && (n.mode === 'system' || n.mode === 'env')) return { network: n.mode, profile: '', draft: null }
   return { network: 'custom', profile: '', draft: withoutName(n) }
+}
+
+/**
+ * The secret headers (Authorization, Proxy-Authorization, Cookie, API keys) whose value is
+ * empty: what a target saved without "Remember password" needs filled in before connecting.
+ */
+export function missingSecretHeaders(spec: Pick<ConnectionSpec, 'headers'>): string[] {
+  return (spec.headers ?? []).filter(([k, v]) => v.trim() === '' && isSecretHeader(k)).map(([k]) => k)
+}
+
+/**
+ * Whether saving this form as a target would keep a secret only if "Remember password" is
+ * ticked: a password in the URL, a secret header value, or the network's password, token or
+ * key. A form that does not build yet has none to keep.
+ */
+export function formHasSecrets(form: ComposerForm, profiles: readonly SavedProfile[] = []): boolean {
+  const { headers, error } = parseHeaderLines(form.headers)
+  let network: NetworkProfile | undefined
+  try {
+    network = formNetwork(form, profiles)
+  } catch {
+    network = undefined
+  }
+  return specHasSecrets({ url: form.url.trim(), transport: 'ws', ...(error ? {} : { headers }), ...(network ? { network } : {}) })
 }

@@ -3,9 +3,9 @@
  * sides need: which fields are secrets, stripping them, and a one-line description that never
  * shows a password. No Node, no DOM.
  */
-import type { NetworkProfile, ProxyAuth, ProxyTlsOptions } from '../spec/index.ts'
+import type { ConnectionSpec, NetworkProfile, ProxyAuth, ProxyTlsOptions } from '../spec/index.ts'
 import type { WiretraceErrorData } from '../errors/index.ts'
-import { redactUrlText } from '../redact.ts'
+import { SECRET_HEADERS, SECRET_QUERY_PARAMS, redactUrlText } from '../redact.ts'
 
 /** Saved network profiles a host keeps at most. */
 export const MAX_PROFILES = 100
@@ -77,18 +77,102 @@ export function profileProxyTls(n: NetworkProfile): ProxyTlsOptions | undefined 
   return n.mode === 'direct' ? undefined : n.proxyTls
 }
 
-/** A URL without the password of its user:password@ (the user name stays). */
+const SCHEME_RE = /^\s*([a-z][a-z0-9+.-]*):\/\//i
+/** Schemes whose URLs end their authority at "\\" as well (WHATWG "special" schemes). */
+const SPECIAL = new Set(['http', 'https', 'ws', 'wss', 'ftp', 'file'])
+
+/**
+ * Where the userinfo of a URL or proxy variable is: from after "scheme://" (or the start, a
+ * schemeless "user:pass@host:port" being http:// as the engine reads it) to the last "@" of
+ * the authority. A URL that parses ends its authority at the first "/", "?", "#" (or "\\" for
+ * http and the like), as the engine's URL parser does, so an "@" in its path or query is not
+ * userinfo; one that does not parse (a "/" in its password, say) is read as redactUserinfo
+ * reads it: up to the last "@" before the first "/", "?" or "#" that follows the first "@".
+ * Null: no userinfo.
+ */
+function userinfoSpan(text: string): { start: number; at: number } | null {
+  const first = text.indexOf('@')
+  if (first < 0) return null
+  const m = SCHEME_RE.exec(text)
+  const start = m ? m[0].length : /^\s*/.exec(text)![0].length
+  if (first < start) return null
+  let parses = true
+  try {
+    new URL(m ? text : `http://${text.trim()}`)
+  } catch {
+    parses = false
+  }
+  let end: number
+  if (parses) {
+    const special = !m || SPECIAL.has(m[1]!.toLowerCase())
+    const cut = text.slice(start).search(special ? /[/?#\\]/ : /[/?#]/)
+    end = cut < 0 ? text.length : start + cut
+  } else {
+    const cut = text.slice(first).search(/[/?#]/)
+    end = cut < 0 ? text.length : first + cut
+  }
+  const at = text.lastIndexOf('@', end)
+  return at >= start ? { start, at } : null
+}
+
+/**
+ * A URL or proxy variable without the password of its user:password@ (the user name stays):
+ * `http://u:p@ss@h:3128` → `http://u@h:3128`, `u:pw@h:1080` → `u@h:1080`. The userinfo is
+ * found as redactUserinfo finds it (no scheme needed, the last "@" of the authority ends it).
+ */
 export function urlWithoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1@')
+  const span = userinfoSpan(url)
+  if (!span) return url
+  const colon = url.indexOf(':', span.start)
+  if (colon < 0 || colon >= span.at - 1) return url
+  return url.slice(0, colon) + url.slice(span.at)
+}
+
+function isSecretParam(part: string): boolean {
+  const eq = part.indexOf('=')
+  if (eq <= 0) return false
+  let name = part.slice(0, eq)
+  try {
+    name = decodeURIComponent(name.replace(/\+/g, ' '))
+  } catch {
+    // a malformed escape: compare the raw name
+  }
+  return SECRET_QUERY_PARAMS.has(name.toLowerCase())
+}
+
+/**
+ * A URL without its password and without the query parameters that carry tokens
+ * (SECRET_QUERY_PARAMS: `token=`, `access_token=`, `sig=`…), which are removed whole; the rest
+ * stays as written. For a stored PAC URL.
+ */
+export function urlWithoutSecrets(url: string): string {
+  const out = urlWithoutPassword(url)
+  const span = userinfoSpan(out)
+  const q = out.indexOf('?', span ? span.at : 0)
+  if (q < 0) return out
+  const hash = out.indexOf('#', q)
+  const end = hash < 0 ? out.length : hash
+  const parts = out.slice(q + 1, end).split(/([&;])/)
+  // [param, sep, param, sep, ...]: a removed parameter takes the separator before it (after it, when first).
+  const kept: string[] = []
+  for (let i = 0; i < parts.length; i += 2) {
+    if (isSecretParam(parts[i]!)) continue
+    if (kept.length) kept.push(parts[i - 1]!)
+    kept.push(parts[i]!)
+  }
+  const query = kept.join('')
+  if (query === out.slice(q + 1, end)) return out
+  return out.slice(0, q) + (query ? `?${query}` : '') + out.slice(end)
 }
 
 /**
  * Whether the profile holds a secret: a proxy password, a key passphrase, an inline private
- * key, or a password inside a PAC URL or a proxy variable (`http://user:password@proxy`).
+ * key, a password inside a PAC URL or a proxy variable (`http://user:password@proxy`,
+ * `user:password@proxy:port`), or a token query parameter of a PAC URL.
  */
 export function hasSecrets(n: NetworkProfile): boolean {
   if (profileAuth(n)?.password) return true
-  if (n.mode === 'pac' && n.pacUrl && urlWithoutPassword(n.pacUrl) !== n.pacUrl) return true
+  if (n.mode === 'pac' && n.pacUrl && urlWithoutSecrets(n.pacUrl) !== n.pacUrl) return true
   if (n.mode === 'env' && n.env && Object.values(n.env).some((v) => urlWithoutPassword(v) !== v)) return true
   const t = profileProxyTls(n)
   return !!(t?.passphrase || t?.key)
@@ -96,21 +180,60 @@ export function hasSecrets(n: NetworkProfile): boolean {
 
 /**
  * The profile without its secrets: the password becomes empty (the user name stays, so the UI
- * knows to ask), passwords inside a PAC URL or a proxy variable are removed, the key passphrase
- * and an inline private key are dropped (a key *file* path stays).
+ * knows to ask), passwords inside a PAC URL or a proxy variable and a PAC URL's token query
+ * parameters are removed, the key passphrase and an inline private key are dropped, with the
+ * inline certificate that needs it (a key *file* path stays).
  */
 export function stripSecrets(n: NetworkProfile): NetworkProfile {
   if (n.mode === 'direct') return n
   const out = { ...n }
   if (out.mode === 'manual' && out.proxy.auth) out.proxy = { ...out.proxy, auth: { ...out.proxy.auth, password: '' } }
   if ((out.mode === 'pac' || out.mode === 'env') && out.auth) out.auth = { ...out.auth, password: '' }
-  if (out.mode === 'pac' && out.pacUrl) out.pacUrl = urlWithoutPassword(out.pacUrl)
+  if (out.mode === 'pac' && out.pacUrl) out.pacUrl = urlWithoutSecrets(out.pacUrl)
   if (out.mode === 'env' && out.env) out.env = Object.fromEntries(Object.entries(out.env).map(([k, v]) => [k, urlWithoutPassword(v)]))
   if (out.proxyTls) {
     const t = { ...out.proxyTls }
     delete t.passphrase
+    // A certificate without its key is refused when the profile is read back: they go together.
+    if (t.key) delete t.cert
     delete t.key
     out.proxyTls = t
+  }
+  return out
+}
+
+/** A header whose value is a secret (Authorization, Proxy-Authorization, Cookie, API keys: redact.ts's SECRET_HEADERS). */
+export function isSecretHeader(name: string): boolean {
+  return SECRET_HEADERS.has(name.toLowerCase())
+}
+
+/**
+ * Whether a target's spec holds a secret: a password in its URL, a secret header value, an
+ * inline private key or PKCS#12 bundle, a key passphrase, or a secret of its network profile.
+ */
+export function specHasSecrets(spec: ConnectionSpec): boolean {
+  if (urlWithoutPassword(spec.url) !== spec.url) return true
+  if (spec.headers?.some(([k, v]) => v !== '' && isSecretHeader(k))) return true
+  if (spec.tls?.passphrase || spec.tls?.key || spec.tls?.pfx) return true
+  return !!spec.network && hasSecrets(spec.network)
+}
+
+/**
+ * The spec without its secrets: the URL's password (the user name stays), secret header values
+ * (the header stays, empty, so the composer shows what to fill in), the inline private key with
+ * its inline certificate, the PKCS#12 bundle, the key passphrase, and the network's secrets.
+ */
+export function stripSpecSecrets(spec: ConnectionSpec): ConnectionSpec {
+  const out: ConnectionSpec = { ...spec, url: urlWithoutPassword(spec.url) }
+  if (spec.headers) out.headers = spec.headers.map(([k, v]) => [k, isSecretHeader(k) ? '' : v])
+  if (spec.network) out.network = stripSecrets(spec.network)
+  if (spec.tls && (spec.tls.passphrase !== undefined || spec.tls.key !== undefined || spec.tls.pfx !== undefined)) {
+    const t = { ...spec.tls }
+    if (t.key !== undefined) delete t.cert
+    delete t.key
+    delete t.pfx
+    delete t.passphrase
+    out.tls = t
   }
   return out
 }

@@ -100,7 +100,7 @@ function noExtra(o: Record<string, unknown>, allowed: string[], path: string): v
   for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${path}.${k}`, `unknown parameter (expected ${allowed.join(', ') || 'none'})`)
 }
 
-export function checkSpec(v: unknown, path = 'spec'): ConnectionSpec {
+export function checkSpec(v: unknown, path = 'spec', opts: NetworkCheckOptions = {}): ConnectionSpec {
   const o = obj(v, path)
   checkJson(o, path)
   str(o.url, `${path}.url`, 8192)
@@ -115,6 +115,8 @@ export function checkSpec(v: unknown, path = 'spec'): ConnectionSpec {
   }
   if (o.name !== undefined) str(o.name, `${path}.name`, PARAM_LIMITS.maxNameLength)
   if (o.id !== undefined) str(o.id, `${path}.id`)
+  // The network names the files the host reads (PAC file, proxy CA/cert/key): checked in depth.
+  if (o.network !== undefined) checkNetwork(o.network, `${path}.network`, opts)
   return o as unknown as ConnectionSpec
 }
 
@@ -153,11 +155,12 @@ export function checkSendItem(v: unknown, path = 'item'): SendItem {
   return o as unknown as SendItem
 }
 
-function checkTarget(v: unknown, path: string): SavedTarget {
+/** A saved target; `opts` as for checkNetwork (the store reads its file without the file-name rules). */
+export function checkTarget(v: unknown, path: string, opts: NetworkCheckOptions = {}): SavedTarget {
   const o = obj(v, path)
   noExtra(o, ['name', 'spec', 'description', 'demo', 'rememberPassword'], path)
   str(o.name, `${path}.name`, PARAM_LIMITS.maxNameLength)
-  checkSpec(o.spec, `${path}.spec`)
+  checkSpec(o.spec, `${path}.spec`, opts)
   if (o.description !== undefined && typeof o.description !== 'string') fail(`${path}.description`, 'must be a string')
   if (o.rememberPassword !== undefined) bool(o.rememberPassword, `${path}.rememberPassword`)
   return o as unknown as SavedTarget
@@ -183,10 +186,40 @@ export function isAbsolutePath(p: string): boolean {
   return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\')
 }
 
-function filePath(v: unknown, path: string): string {
+/**
+ * What a file the host reads because a command named it must be called. A caller of the host's
+ * commands (the renderer, a web-mode client) must not be able to point the host at any readable
+ * file: what a PAC file evaluates to, or fails with, comes back in the answer. So a PAC file must
+ * be named like one, and a proxy CA, certificate or key like a PEM file. The CLI reads the files
+ * its user names itself and does not go through these rules.
+ */
+export const HOST_FILE_KINDS = {
+  pac: { exts: ['.pac', '.js', '.dat'], what: 'a PAC file (name ending in .pac, .js or .dat, as in wpad.dat)' },
+  pem: { exts: ['.pem', '.crt', '.cer', '.key'], what: 'a PEM file (name ending in .pem, .crt, .cer or .key)' },
+} as const
+export type HostFileKind = keyof typeof HOST_FILE_KINDS
+
+/** Why a path is not accepted as a file of this kind, or null. Pure: usable by the UI too. */
+export function hostFileProblem(p: string, kind: HostFileKind): string | null {
+  const base = p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1).toLowerCase()
+  const k = HOST_FILE_KINDS[kind]
+  return k.exts.some((e) => base.length > e.length && base.endsWith(e)) ? null : `must name ${k.what}`
+}
+
+export interface NetworkCheckOptions {
+  /**
+   * Apply the file-name rules (HOST_FILE_KINDS) to the files the network names (default true).
+   * Off only where the user names the files directly (the CLI's own options).
+   */
+  fileNames?: boolean
+}
+
+function filePath(v: unknown, path: string, kind: HostFileKind, opts: NetworkCheckOptions): string {
   const p = str(v, path, PARAM_LIMITS.maxPath)
   if (/[\0\r\n]/.test(p)) fail(path, 'must not contain NUL or line breaks')
   if (!isAbsolutePath(p)) fail(path, 'must be an absolute path')
+  const problem = opts.fileNames === false ? null : hostFileProblem(p, kind)
+  if (problem) fail(path, problem)
   return p
 }
 
@@ -213,7 +246,7 @@ function checkAuth(v: unknown, path: string): void {
   if (o.workstation !== undefined) text(o.workstation, `${path}.workstation`, 256)
 }
 
-function checkProxyTls(v: unknown, path: string): void {
+function checkProxyTls(v: unknown, path: string, opts: NetworkCheckOptions): void {
   const o = obj(v, path)
   noExtra(o, ['ca', 'caFiles', 'insecure', 'servername', 'cert', 'key', 'passphrase', 'certFile', 'keyFile'], path)
   if (o.ca !== undefined) {
@@ -222,13 +255,13 @@ function checkProxyTls(v: unknown, path: string): void {
   }
   if (o.caFiles !== undefined) {
     if (!Array.isArray(o.caFiles) || o.caFiles.length > 20) fail(`${path}.caFiles`, 'must be a list of at most 20 file paths')
-    o.caFiles.forEach((x, i) => filePath(x, `${path}.caFiles[${i}]`))
+    o.caFiles.forEach((x, i) => filePath(x, `${path}.caFiles[${i}]`, 'pem', opts))
   }
   if (o.insecure !== undefined) bool(o.insecure, `${path}.insecure`)
   if (o.servername !== undefined) str(o.servername, `${path}.servername`, 255)
   for (const k of ['cert', 'key'] as const) if (o[k] !== undefined) str(o[k], `${path}.${k}`, 1024 * 1024)
   if (o.passphrase !== undefined) text(o.passphrase, `${path}.passphrase`, 1024)
-  for (const k of ['certFile', 'keyFile'] as const) if (o[k] !== undefined) filePath(o[k], `${path}.${k}`)
+  for (const k of ['certFile', 'keyFile'] as const) if (o[k] !== undefined) filePath(o[k], `${path}.${k}`, 'pem', opts)
   if ((o.certFile !== undefined || o.cert !== undefined) !== (o.keyFile !== undefined || o.key !== undefined)) {
     fail(`${path}.${o.certFile !== undefined || o.cert !== undefined ? 'keyFile' : 'certFile'}`, 'a client certificate needs its key, and a key its certificate')
   }
@@ -238,7 +271,7 @@ function checkProxyTls(v: unknown, path: string): void {
  * A network profile, checked in depth (the fields the UI and the engine know, nothing else):
  * a saved profile is written to disk and read back, so it must be exactly what we expect.
  */
-export function checkNetwork(v: unknown, path = 'network'): NetworkProfile {
+export function checkNetwork(v: unknown, path = 'network', opts: NetworkCheckOptions = {}): NetworkProfile {
   const o = obj(v, path)
   if (v === undefined) fail(path, 'must be an object')
   checkJson(o, path)
@@ -259,7 +292,7 @@ export function checkNetwork(v: unknown, path = 'network'): NetworkProfile {
       if (p.auth !== undefined) checkAuth(p.auth, `${path}.proxy.auth`)
       if (o.httpMode !== undefined && o.httpMode !== 'connect' && o.httpMode !== 'forward') fail(`${path}.httpMode`, 'must be connect or forward')
       if (o.noProxy !== undefined) text(o.noProxy, `${path}.noProxy`, 4096)
-      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`, opts)
       break
     }
     case 'pac': {
@@ -268,20 +301,31 @@ export function checkNetwork(v: unknown, path = 'network'): NetworkProfile {
       if (sources.length === 0) fail(path, 'a PAC profile needs pacUrl or pacFile')
       if (o.pacUrl !== undefined) {
         const u = str(o.pacUrl, `${path}.pacUrl`, 8192)
-        let scheme = ''
+        let parsed: URL | undefined
         try {
-          scheme = new URL(u).protocol
+          parsed = new URL(u)
         } catch {
           fail(`${path}.pacUrl`, 'is not a URL')
         }
-        if (!['http:', 'https:', 'file:'].includes(scheme)) fail(`${path}.pacUrl`, 'must be an http:, https: or file: URL')
+        if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) fail(`${path}.pacUrl`, 'must be an http:, https: or file: URL')
+        // A file: URL is a file the host reads, named by the same rule as pacFile.
+        if (parsed.protocol === 'file:' && opts.fileNames !== false) {
+          let file = parsed.pathname
+          try {
+            file = decodeURIComponent(file)
+          } catch {
+            fail(`${path}.pacUrl`, 'has a malformed %-escape in its path')
+          }
+          const problem = hostFileProblem(file, 'pac')
+          if (problem) fail(`${path}.pacUrl`, `a file: URL ${problem}`)
+        }
       }
-      if (o.pacFile !== undefined) filePath(o.pacFile, `${path}.pacFile`)
+      if (o.pacFile !== undefined) filePath(o.pacFile, `${path}.pacFile`, 'pac', opts)
       if (o.pacScript !== undefined) str(o.pacScript, `${path}.pacScript`, 1024 * 1024)
       if (o.timeoutMs !== undefined) int(o.timeoutMs, `${path}.timeoutMs`, 100, 60_000)
       if (o.auth !== undefined) checkAuth(o.auth, `${path}.auth`)
       if (o.onPacError !== undefined && o.onPacError !== 'direct' && o.onPacError !== 'fail') fail(`${path}.onPacError`, 'must be direct or fail')
-      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`, opts)
       break
     }
     case 'env': {
@@ -296,14 +340,14 @@ export function checkNetwork(v: unknown, path = 'network'): NetworkProfile {
         }
       }
       if (o.auth !== undefined) checkAuth(o.auth, `${path}.auth`)
-      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`, opts)
       break
     }
     case 'system':
       noExtra(o, ['mode', 'name', 'resolved', 'resolveError', 'proxyTls'], path)
       if (o.resolved !== undefined) text(o.resolved, `${path}.resolved`, 8192)
       if (o.resolveError !== undefined) text(o.resolveError, `${path}.resolveError`, 2048)
-      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`)
+      if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`, opts)
       break
   }
   return o as unknown as NetworkProfile
@@ -317,12 +361,12 @@ export function profileName(v: unknown, path: string): string {
   return n
 }
 
-export function checkProfile(v: unknown, path = 'profile'): SavedProfile {
+export function checkProfile(v: unknown, path = 'profile', opts: NetworkCheckOptions = {}): SavedProfile {
   const o = obj(v, path)
   if (v === undefined) fail(path, 'must be an object')
   noExtra(o, ['name', 'network', 'rememberPassword', 'updated'], path)
   const name = profileName(o.name, `${path}.name`)
-  const net = checkNetwork(o.network, `${path}.network`)
+  const net = checkNetwork(o.network, `${path}.network`, opts)
   if (net.name !== undefined && net.name !== name) fail(`${path}.network.name`, 'must be the profile name')
   if (o.rememberPassword !== undefined) bool(o.rememberPassword, `${path}.rememberPassword`)
   if (o.updated !== undefined) str(o.updated, `${path}.updated`, 40)

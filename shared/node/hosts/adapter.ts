@@ -53,6 +53,8 @@ export { MAX_TARGETS, MAX_PROFILES, MAX_PEM_FILE_BYTES, readProxyTlsFiles } from
 export const SYSTEM_PROXY_TIMEOUT_MS = 5000
 /** How long proxy.resolve may take (a PAC file fetched and evaluated), ms. */
 export const RESOLVE_TIMEOUT_MS = 15_000
+/** PAC evaluations proxy.resolve runs at once (each is a worker thread); more are answered WT_PAC_ERROR (reason busy). */
+export const MAX_PAC_RESOLVES = 4
 
 /** Why a host without Electron cannot look up the system proxy. */
 export const SYSTEM_PROXY_UNAVAILABLE =
@@ -107,6 +109,8 @@ export class HostAdapter {
 
   private readonly resolveSystemProxy?: (url: string) => Promise<string>
   private readonly systemProxyTimeoutMs: number
+  /** proxy.resolve calls with a PAC profile in flight (bounded by MAX_PAC_RESOLVES). */
+  private pacResolves = 0
 
   constructor(opts: HostAdapterOptions) {
     this.engine = opts.engine
@@ -401,6 +405,12 @@ export class HostAdapter {
       // A failure is answered by the engine's own rule (DIRECT, "system proxy lookup failed: ...", WT_SYSTEM_PROXY_LOOKUP).
       net = 'rule' in r ? { ...net, resolved: r.rule } : { ...net, resolveError: r.error }
     }
+    const pac = net.mode === 'pac'
+    if (pac && this.pacResolves >= MAX_PAC_RESOLVES) {
+      const error = { code: 'WT_PAC_ERROR', message: `at most ${MAX_PAC_RESOLVES} PAC evaluations run at once; try again when one has answered`, detail: { phase: 'proxy', reason: 'busy' } }
+      return { available: true, source: 'pac', routes: [], error, ms: took() }
+    }
+    if (pac) this.pacResolves++
     const ac = new AbortController()
     const timer = setTimeout(() => ac.abort(), RESOLVE_TIMEOUT_MS)
     try {
@@ -418,6 +428,7 @@ export class HostAdapter {
       return { available: true, source: net.mode, routes: [], error: toErrorData(e, 'WT_PROXY_URL_INVALID'), ms: took() }
     } finally {
       clearTimeout(timer)
+      if (pac) this.pacResolves--
     }
   }
 

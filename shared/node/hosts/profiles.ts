@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs'
 import { WiretraceError, type WiretraceErrorData } from '../../common/errors/index.ts'
-import { ParamError, checkProfile, validateCommand } from '../../common/protocol/validate.ts'
-import { MAX_PROFILES, hasSecrets, stripSecrets, urlWithoutPassword, type ProfileList, type SavedProfile } from '../../common/protocol/profiles.ts'
+import { ParamError, checkProfile, checkTarget } from '../../common/protocol/validate.ts'
+import { MAX_PROFILES, specHasSecrets, stripSecrets, stripSpecSecrets, type ProfileList, type SavedProfile } from '../../common/protocol/profiles.ts'
 import type { SavedTarget } from '../../common/protocol/commands.ts'
-import type { ConnectionSpec, NetworkProfile, ProxyTlsOptions } from '../../common/spec/index.ts'
+import type { NetworkProfile, ProxyTlsOptions } from '../../common/spec/index.ts'
 import { loadList, writeList } from './store.ts'
 
 export { MAX_PROFILES } from '../../common/protocol/profiles.ts'
@@ -93,7 +93,9 @@ export class ProfileStore {
   private load(): SavedProfile[] {
     if (this.items) return this.items
     if (!this.file) return (this.items = [])
-    const r = loadList(this.file, 'profiles', (e) => checkProfile(e, 'profile'), this.limit, 'network profiles', this.now())
+    // Loaded without the host's file-name rules: a profile saved before them stays listed (and
+    // saved again) and is refused, naming the field, only when a connection uses it.
+    const r = loadList(this.file, 'profiles', (e) => checkProfile(e, 'profile', { fileNames: false }), this.limit, 'network profiles', this.now())
     if (r.problem) this.problems.push(r.problem)
     this.items = r.items
     return this.items
@@ -131,22 +133,8 @@ export function readProxyTlsFiles(network: NetworkProfile): NetworkProfile {
   return { ...network, proxyTls: out } as NetworkProfile
 }
 
-/** Removes a password from a URL's userinfo ("wss://u:pw@h/" → "wss://u@h/"), leaving the rest as typed. */
-/** Whether a target's spec holds a password: the URL's, the proxy's, a key passphrase. */
-export function specHasSecrets(spec: ConnectionSpec): boolean {
-  return urlWithoutPassword(spec.url) !== spec.url || !!spec.tls?.passphrase || (!!spec.network && hasSecrets(spec.network))
-}
-
-/** The spec without its passwords (the user names stay, so the UI can ask). */
-export function stripSpecSecrets(spec: ConnectionSpec): ConnectionSpec {
-  const out: ConnectionSpec = { ...spec, url: urlWithoutPassword(spec.url) }
-  if (spec.network) out.network = stripSecrets(spec.network)
-  if (spec.tls?.passphrase) {
-    out.tls = { ...spec.tls }
-    delete out.tls.passphrase
-  }
-  return out
-}
+// What a target keeps with "Remember password" off: shared with the renderer, which offers the box.
+export { specHasSecrets, stripSpecSecrets } from '../../common/protocol/profiles.ts'
 
 /** Saved targets: the same file rules as profiles (0600, atomic, kept aside when unreadable). */
 export class TargetStore {
@@ -198,7 +186,9 @@ export class TargetStore {
       this.file,
       'targets',
       (e) => {
-        const t = validateCommand('targets.save', { target: e }).target
+        // Without the host's file-name rules, as profiles: a target saved before them stays and
+        // is refused, naming the field, only when it is opened.
+        const t = checkTarget(e, 'target', { fileNames: false })
         // Saved before passwords were optional: they were kept, so they stay kept (the file is 0600 now).
         return t.rememberPassword === undefined && specHasSecrets(t.spec) ? { ...t, rememberPassword: true } : t
       },

@@ -4,8 +4,11 @@
  * created with mode 0600, fsync, rename, fsync of the directory), so they are readable only by
  * the user: they may hold a proxy password the user chose to remember. Read back entry by entry:
  * an entry that fails its check is skipped and a file that cannot be read at all is renamed
- * aside (`NAME.bad-TIME`), never overwritten, with a coded problem the UI shows once.
- * Never imports electron.
+ * aside (`NAME.bad-TIME`), never overwritten, with a coded problem the UI shows once. A partly
+ * damaged file is copied aside only when its bytes differ from the newest copy already kept (the
+ * CLI loads it on every run), and at most MAX_ASIDE_COPIES copies are kept per file (the oldest
+ * removed): they may hold remembered passwords. A JSON error is reported by position only (V8's
+ * message quotes the text around it). Never imports electron.
  */
 import { fsyncDir } from '../recording/atomic.ts'
 import fs from 'node:fs'
@@ -17,6 +20,8 @@ import { WiretraceError, type WiretraceErrorData } from '../../common/errors/ind
 export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024
 /** Mode of the files we write (and of an existing one we find readable by others). */
 export const CONFIG_FILE_MODE = 0o600
+/** Copies kept aside per config file (`NAME.bad-TIME`); the oldest beyond this are removed. */
+export const MAX_ASIDE_COPIES = 5
 
 export interface Loaded<T> {
   items: T[]
@@ -34,6 +39,60 @@ function asideName(file: string, now: Date): string {
   let out = base
   for (let i = 2; fs.existsSync(out); i++) out = `${base}-${i}`
   return out
+}
+
+/** The aside copies of `file`, oldest first (by the time in their name, then their -N suffix). */
+function asideCopies(file: string): string[] {
+  const prefix = `${path.basename(file)}.bad-`
+  let names: string[]
+  try {
+    names = fs.readdirSync(path.dirname(file))
+  } catch {
+    return []
+  }
+  const key = (n: string): [string, number] => {
+    const m = /^(\d{8}T\d{6}Z)(?:-(\d+))?$/.exec(n.slice(prefix.length))
+    return m ? [m[1]!, Number(m[2] ?? 1)] : ['', 0]
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && key(n)[0] !== '')
+    .sort((a, b) => {
+      const [ta, na] = key(a)
+      const [tb, nb] = key(b)
+      return ta < tb ? -1 : ta > tb ? 1 : na - nb
+    })
+    .map((n) => path.join(path.dirname(file), n))
+}
+
+/** Removes the oldest aside copies beyond MAX_ASIDE_COPIES (never `keep`). */
+function pruneAside(file: string, keep: string | null): void {
+  const all = asideCopies(file)
+  for (const old of all.slice(0, Math.max(0, all.length - MAX_ASIDE_COPIES))) {
+    if (old === keep) continue
+    try {
+      fs.unlinkSync(old)
+    } catch {
+      /* gone, or not ours to remove */
+    }
+  }
+}
+
+/** The newest aside copy when it holds exactly `bytes`, else null. */
+function sameAsNewestAside(file: string, bytes: Buffer): string | null {
+  const newest = asideCopies(file).at(-1)
+  if (!newest) return null
+  try {
+    if (fs.statSync(newest).size !== bytes.length) return null
+    return fs.readFileSync(newest).equals(bytes) ? newest : null
+  } catch {
+    return null
+  }
+}
+
+/** A JSON.parse failure without the text V8 quotes from the file (it may be a password). */
+function jsonProblem(e: unknown): string {
+  const m = /at position (\d+)/.exec((e as Error)?.message ?? '')
+  return m ? `not valid JSON (at position ${m[1]})` : 'not valid JSON'
 }
 
 function damaged(file: string, why: string, aside: string | null, kept: string): WiretraceErrorData {
@@ -76,14 +135,21 @@ export function loadList<T>(
     } catch {
       aside = null
     }
+    pruneAside(file, aside)
     return { items: [], problem: damaged(file, why, aside, `starting with no saved ${what}`) }
   }
   if (st.size > MAX_CONFIG_FILE_BYTES) return moveAside(`larger than ${MAX_CONFIG_FILE_BYTES} bytes`)
+  let bytes: Buffer
   let raw: unknown
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'))
+    bytes = fs.readFileSync(file)
   } catch (e) {
-    return moveAside(`not valid JSON (${(e as Error).message})`)
+    return { items: [], problem: { code: 'WT_CONFIG_DAMAGED', message: `${path.basename(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); no ${what} loaded`, detail: { file } } }
+  }
+  try {
+    raw = JSON.parse(bytes.toString('utf8'))
+  } catch (e) {
+    return moveAside(jsonProblem(e))
   }
   const list = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>)[key] : undefined
   if (!Array.isArray(list)) return moveAside(`no "${key}" list in it`)
@@ -101,12 +167,17 @@ export function loadList<T>(
     }
   })
   if (!bad.length) return { items }
-  let aside: string | null = asideName(file, now)
-  try {
-    fs.copyFileSync(file, aside, fs.constants.COPYFILE_EXCL)
-    fs.chmodSync(aside, CONFIG_FILE_MODE)
-  } catch {
-    aside = null
+  // Loaded again unchanged (each CLI run does): the copy made last time is the one to name.
+  let aside: string | null = sameAsNewestAside(file, bytes)
+  if (!aside) {
+    aside = asideName(file, now)
+    try {
+      fs.writeFileSync(aside, bytes, { flag: 'wx', mode: CONFIG_FILE_MODE })
+      fs.chmodSync(aside, CONFIG_FILE_MODE)
+    } catch {
+      aside = null
+    }
+    pruneAside(file, aside)
   }
   const first = bad.slice(0, 3).join('; ')
   return { items, problem: damaged(file, `${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} skipped (${first}${bad.length > 3 ? '; …' : ''})`, aside, `${items.length} loaded`) }

@@ -4,7 +4,7 @@
  */
 import { WiretraceError } from '../../common/errors/index.ts'
 import { parseArgs, helpText, type OptionDef } from '../cli/args.ts'
-import { runLab, formatLabLog, type LabOptions } from './index.ts'
+import { runLab, formatLabLog, LAB_HEAD_TIMEOUT_MS, type LabOptions } from './index.ts'
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
 
@@ -22,6 +22,7 @@ const DEFS: Record<string, OptionDef> = {
   intercept: { type: 'boolean', help: 'intercept TLS with a generated CA (written out; trust it only for tests)' },
   'drop-h2': { type: 'boolean', help: 'when intercepting, never negotiate HTTP/2 (ALPN http/1.1 only)' },
   'upstream-timeout': { type: 'number', arg: 'SECONDS', help: 'forward mode: an origin silent this long gets 504 Gateway Timeout (X-Lab-Error: upstream timeout); once it has started answering, the connection is cut' },
+  'head-timeout': { type: 'number', arg: 'SECONDS', help: 'disconnect a client that has not sent a whole request head or SOCKS handshake within this long (default 30)' },
   'ca-dir': { type: 'string', arg: 'DIR', help: 'where to write the interception CA (ca.pem, ca.key)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 }
@@ -32,7 +33,8 @@ export const LAB_HELP = helpText(
     'One port speaks HTTP CONNECT, absolute-URI forwarding (--proxy-mode forward) and SOCKS4/4a/5. Like a real proxy, its own answers, CONNECT answers and forwarded responses carry ' +
     '"Via: 1.1 wiretrace-lab"; in forward mode an origin that closes or resets without answering gets 502 Bad Gateway with X-Lab-Error naming why (errno or "origin closed").\n' +
     'Forward mode takes one request per connection: it answers "Connection: close" (and asks the origin the same), so a keep-alive client reconnects and every request is checked, forwarded and logged; a pipelined request is dropped (logged), never forwarded. WebSocket upgrades keep their Connection header.\n' +
-    'What it does to each connection is printed here; it never logs passwords, token query parameters or a Proxy-Authorization value beyond its scheme.',
+    `A request head with a bare CR or LF or a control character is refused (400), never forwarded; a client that sends no whole request within --head-timeout (${LAB_HEAD_TIMEOUT_MS / 1000} s by default) is disconnected.\n` +
+    'What it does to each connection is printed here; it never logs passwords, token query parameters or a Proxy-Authorization value beyond its scheme, and shows control characters a client sent as \\xHH.',
   DEFS,
 )
 
@@ -63,6 +65,10 @@ export function labOptions(argv: string[]): LabOptions | null {
   if (v.intercept) o.interceptTls = true
   if (v['drop-h2']) o.dropAlpnH2 = true
   if (num('upstream-timeout') !== undefined) o.upstreamTimeoutMs = num('upstream-timeout')! * 1000
+  if (num('head-timeout') !== undefined) {
+    if (!(num('head-timeout')! > 0)) throw new WiretraceError('WT_USAGE', '--head-timeout must be a number of seconds above 0')
+    o.headTimeoutMs = num('head-timeout')! * 1000
+  }
   if (typeof v['ca-dir'] === 'string') o.caDir = v['ca-dir']
   return o
 }
@@ -75,7 +81,7 @@ export async function run(argv: string[], io: Io, stop?: AbortSignal): Promise<n
     return 0
   }
   const lab = await runLab({ ...o, onLog: (e) => io.stdout.write(`${formatLabLog(e)}\n`) })
-  const on = Object.entries(lab.behaviours).filter(([k, val]) => val !== undefined && val !== false && !['port', 'caDir', 'onLog'].includes(k))
+  const on = Object.entries(lab.behaviours).filter(([k, val]) => val !== undefined && val !== false && !['port', 'caDir', 'onLog', 'headTimeoutMs'].includes(k))
   io.stdout.write(`wiretrace lab listening on ${lab.url}\n`)
   io.stdout.write(`behaviours: ${on.length ? on.map(([k, val]) => `${k}=${k === 'basicAuth' ? 'on' : JSON.stringify(val)}`).join(' ') : 'none (a well-behaved proxy)'}\n`)
   io.stdout.write(`interception CA: ${lab.caCertPath} (trust it only to test; it can sign any host)\n`)

@@ -18,7 +18,14 @@
  * per client connection (asks the origin and tells the client `Connection: close`), so every
  * request of a kept-alive client goes through the behaviours; a pipelined request is dropped
  * and logged, never forwarded. The log never shows a password, a token query parameter or a
- * Proxy-Authorization value beyond its scheme.
+ * Proxy-Authorization value beyond its scheme, and never a control character (escaped as \xHH,
+ * so a client cannot forge a log line or send terminal escapes to the CLI's output).
+ *
+ * What a client sends is checked before anything is forwarded: a request head with a bare LF,
+ * a bare CR or another control character (a tab is allowed in header lines), a request line
+ * that is not `METHOD target HTTP/x.y` or a header line without a name gets 400; a head over
+ * 64 KiB gets 431. A client that has not sent a whole request head (or SOCKS handshake) within
+ * `headTimeoutMs` (30 s by default) is disconnected, so idle clients cannot hold every slot.
  */
 import net from 'node:net'
 import tls from 'node:tls'
@@ -80,7 +87,15 @@ export interface LabOptions extends LabBehaviours {
   maxLogEntries?: number
   /** Most concurrent client connections. Default 256. */
   maxConnections?: number
+  /**
+   * How long a client has to send a whole request head (each one, on a kept-alive connection)
+   * or SOCKS handshake before it is disconnected (logged as `timeout`). Default 30000 ms.
+   */
+  headTimeoutMs?: number
 }
+
+/** Default `headTimeoutMs`. */
+export const LAB_HEAD_TIMEOUT_MS = 30_000
 
 export interface Lab {
   port: number
@@ -112,6 +127,61 @@ const AUTH_SCHEMES = new Set(['basic', 'digest', 'ntlm', 'negotiate', 'bearer', 
  */
 export function scrubLabText(text: string): string {
   return redactSecretsInText(text).replace(/(^|\s)(\/[^\s?]*\?\S+)/g, (_all, sp: string, target: string) => sp + redactUrlText(target))
+}
+
+/**
+ * Control characters (C0, DEL and C1) as `\xHH`: a log line stays one line and carries no
+ * terminal escape sequence, whatever a client sent.
+ */
+export function escapeControls(text: string): string {
+  let out = ''
+  let from = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+      out += `${text.slice(from, i)}\\x${c.toString(16).padStart(2, '0')}`
+      from = i + 1
+    }
+  }
+  return from ? out + text.slice(from) : text
+}
+
+/**
+ * Log text as the lab records it: credentials hidden (before and after escaping, so that
+ * neither a line break nor an escaped control character between a name and its secret lets
+ * the secret through), then control characters escaped.
+ */
+function logText(text: string): string {
+  return scrubLabText(escapeControls(scrubLabText(text)))
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/**
+ * Why a request head cannot be taken as it is (the lab answers 400), or null. The head is the
+ * text before the blank line, lines ended by CRLF; `bareEnd`: the blank line itself was ended
+ * by a bare LF. Refused: a bare LF or CR, any other control character but a tab in a header
+ * line, a request line that is not "METHOD target HTTP/x.y", a header line without a name.
+ */
+export function requestHeadProblem(head: string, bareEnd = false): string | null {
+  let line = 0
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i)
+    if (c === 0x0d) {
+      if (head.charCodeAt(i + 1) !== 0x0a) return `bare CR at byte ${i}`
+      i++
+      line++
+    } else if (c === 0x0a) return `bare LF at byte ${i}`
+    else if ((c < 0x20 && !(c === 0x09 && line > 0)) || c === 0x7f) return `control character 0x${c.toString(16).padStart(2, '0')} at byte ${i}`
+  }
+  if (bareEnd) return `bare LF at byte ${head.length}`
+  const [first = '', ...lines] = head.split('\r\n')
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ ]+ HTTP\/\d\.\d$/.test(first)) return 'not an HTTP/1.x request line (METHOD target HTTP/x.y)'
+  for (let n = 0; n < lines.length; n++) {
+    const c = lines[n]!.indexOf(':')
+    if (c <= 0 || !TOKEN.test(lines[n]!.slice(0, c))) return `header line ${n + 1} is not "Name: value"`
+  }
+  return null
 }
 
 /** What the log says about a Proxy-Authorization value: its scheme when it is a known one, never the rest. */
@@ -280,8 +350,8 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
   const entries: LabLogEntry[] = []
   const maxEntries = opts.maxLogEntries ?? 2000
   const log = (conn: number, client: string, event: string, detail?: string): void => {
-    // Every detail is scrubbed here, whatever it quotes (a request line, a target, an error).
-    const e: LabLogEntry = { t: Date.now() - started, conn, client, event, ...(detail ? { detail: scrubLabText(detail) } : {}) }
+    // Every detail is scrubbed and its control characters escaped here, whatever it quotes (a request line, a target, an error).
+    const e: LabLogEntry = { t: Date.now() - started, conn, client: escapeControls(client), event: escapeControls(event), ...(detail ? { detail: logText(detail) } : {}) }
     entries.push(e)
     if (entries.length > maxEntries) entries.splice(0, entries.length - maxEntries)
     opts.onLog?.(e)
@@ -305,6 +375,12 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     return l
   }
 
+  const headTimeoutMs = opts.headTimeoutMs ?? LAB_HEAD_TIMEOUT_MS
+  const timedOut = (id: number, who: string, client: net.Socket): void => {
+    log(id, who, 'timeout', `no complete request within ${headTimeoutMs} ms: closed`)
+    client.destroy()
+  }
+
   let seq = 0
   const live = new Set<net.Socket>()
   const server = net.createServer((client) => {
@@ -318,24 +394,34 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     live.add(client)
     client.on('close', () => live.delete(client))
     client.on('error', () => undefined)
-    firstByte(client)
-      .then((b0) => (b0 === 4 || b0 === 5 ? handleSocks(client, id, who) : handleClient(client, id, who)))
+    const deadline = Date.now() + headTimeoutMs
+    firstByte(client, deadline)
+      .then((b0) => {
+        if (b0 === 'timeout') return timedOut(id, who, client)
+        return b0 === 4 || b0 === 5 ? handleSocks(client, id, who, deadline) : handleClient(client, id, who, deadline)
+      })
       .catch((e: Error) => {
         log(id, who, 'error', e.message)
         client.destroy()
       })
   })
 
-  /** Peeks the first byte: 4 or 5 is a SOCKS greeting, anything else HTTP. */
-  function firstByte(s: net.Socket): Promise<number> {
+  /** Peeks the first byte: 4 or 5 is a SOCKS greeting, anything else HTTP; 'timeout' when none came by `deadline`. */
+  function firstByte(s: net.Socket, deadline: number): Promise<number | 'timeout'> {
     return new Promise((resolve) => {
-      const onData = (d: Buffer): void => {
+      const done = (v: number | 'timeout'): void => {
+        clearTimeout(timer)
+        s.removeListener('data', onData)
         s.removeListener('close', onClose)
+        resolve(v)
+      }
+      const onData = (d: Buffer): void => {
         s.pause()
         s.unshift(d)
-        resolve(d[0] ?? -1)
+        done(d[0] ?? -1)
       }
-      const onClose = (): void => resolve(-1)
+      const onClose = (): void => done(-1)
+      const timer = setTimeout(() => done('timeout'), Math.max(0, deadline - Date.now()))
       s.once('data', onData)
       s.once('close', onClose)
     })
@@ -344,8 +430,9 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
   const SOCKS_ERRNO: Record<string, number> = { ECONNREFUSED: 5, EHOSTUNREACH: 4, ENOTFOUND: 4, EAI_AGAIN: 4, ENETUNREACH: 3, ETIMEDOUT: 4 }
 
   /** SOCKS4, 4a and 5 (CONNECT only; username/password when basicAuth is set), then the same relay. */
-  async function handleSocks(client: net.Socket, id: number, who: string): Promise<void> {
-    const r = new SocketReader(client, AbortSignal.timeout(30_000), 'the SOCKS handshake')
+  async function handleSocks(client: net.Socket, id: number, who: string, deadline: number): Promise<void> {
+    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+    const r = new SocketReader(client, signal, 'the SOCKS handshake')
     try {
       const v = (await r.read(1))[0]
       let host: string
@@ -429,25 +516,41 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
       relay(client, upstream, id, who)
     } catch (e) {
       r.release()
+      if (signal.aborted) return timedOut(id, who, client)
       log(id, who, 'error', `SOCKS handshake: ${(e as Error).message}`)
       client.destroy()
     }
   }
 
-  async function readHead(s: net.Socket): Promise<{ head: string; rest: Buffer } | null> {
-    let buf = Buffer.alloc(0)
+  type Head = { head: string; rest: Buffer; bareEnd: boolean }
+  /**
+   * Reads a request head: up to the first blank line, whether its lines end in CRLF or (to be
+   * refused at once rather than left to time out) a bare LF. `bareEnd`: the blank line was not
+   * CRLF CRLF. Null when the client ends first; 'too-large' past MAX_HEAD; 'timeout' at `deadline`.
+   */
+  async function readHead(s: net.Socket, deadline: number): Promise<Head | 'too-large' | 'timeout' | null> {
+    let buf: Buffer = Buffer.alloc(0)
+    /** Where the search for the blank line goes on from. */
+    let from = 0
     return new Promise((resolve) => {
       const onData = (d: Buffer): void => {
-        buf = Buffer.concat([buf, d])
-        const end = buf.indexOf('\r\n\r\n')
-        if (end < 0) {
-          if (buf.length > MAX_HEAD) done(null)
-          return
+        buf = buf.length ? Buffer.concat([buf, d]) : d
+        // The blank line: an LF followed by LF, or by CR LF.
+        for (let j = buf.indexOf(0x0a, from); j >= 0; j = buf.indexOf(0x0a, j + 1)) {
+          if (j + 1 >= buf.length || (buf[j + 1] === 0x0d && j + 2 >= buf.length)) break
+          const len = buf[j + 1] === 0x0a ? 2 : buf[j + 1] === 0x0d && buf[j + 2] === 0x0a ? 3 : 0
+          if (!len) continue
+          if (j > MAX_HEAD) return done('too-large')
+          const crlf = len === 3 && j > 0 && buf[j - 1] === 0x0d
+          return done({ head: buf.subarray(0, crlf ? j - 1 : j).toString('latin1'), rest: buf.subarray(j + len), bareEnd: !crlf })
         }
-        done({ head: buf.subarray(0, end).toString('latin1'), rest: buf.subarray(end + 4) })
+        from = Math.max(0, buf.length - 2)
+        if (buf.length > MAX_HEAD + 4) done('too-large')
       }
       const onEnd = (): void => done(null)
-      const done = (v: { head: string; rest: Buffer } | null): void => {
+      const timer = setTimeout(() => done('timeout'), Math.max(0, deadline - Date.now()))
+      const done = (v: Head | 'too-large' | 'timeout' | null): void => {
+        clearTimeout(timer)
         s.removeListener('data', onData)
         s.removeListener('end', onEnd)
         s.removeListener('close', onEnd)
@@ -477,11 +580,24 @@ export async function runLab(opts: LabOptions = {}): Promise<Lab> {
     return Buffer.from(m[1]!, 'base64').toString('utf8') === `${b.basicAuth.user}:${b.basicAuth.pass}`
   }
 
-  async function handleClient(client: net.Socket, id: number, who: string): Promise<void> {
+  async function handleClient(client: net.Socket, id: number, who: string, deadline: number): Promise<void> {
     for (let n = 0; n < 8; n++) {
-      const req = await readHead(client)
+      const req = await readHead(client, n ? Date.now() + headTimeoutMs : deadline)
       if (!req) return
+      if (req === 'timeout') return timedOut(id, who, client)
+      if (req === 'too-large') {
+        log(id, who, '431', `request head larger than ${MAX_HEAD} bytes`)
+        reply(client, '431 Request Header Fields Too Large', [], `The lab reads request heads of at most ${MAX_HEAD} bytes.\n`, true)
+        return
+      }
       const [first = '', ...lines] = req.head.split('\r\n')
+      // Nothing with a bare CR or LF or a control character goes on (a forwarded head is written as read), nor into the log raw.
+      const problem = requestHeadProblem(req.head, req.bareEnd)
+      if (problem) {
+        log(id, who, '400', `malformed request head (${problem}): ${first}`)
+        reply(client, '400 Bad Request', [], `The lab refuses this request head: ${problem} (lines end in CRLF; no control characters but a tab in header lines).\n`, true)
+        return
+      }
       const headers: Array<[string, string]> = lines.map((l) => {
         const c = l.indexOf(':')
         return [l.slice(0, c).trim(), l.slice(c + 1).trim()] as [string, string]

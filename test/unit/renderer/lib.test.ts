@@ -4,7 +4,7 @@ import type { WiretraceEvent } from '../../../shared/common/events/index.ts'
 import { toRow } from '../../../renderer/src/lib/rows.ts'
 import { compileFilter, EMPTY_FILTER, FilterEditor, type FilterSpec } from '../../../renderer/src/lib/filter.ts'
 import { formatRelative, hexDump, inferTransport, parseHeaderLines, prettyJson, payloadBytes } from '../../../renderer/src/lib/format.ts'
-import { DEFAULT_FORM, formToSpec, parseProxyUrl, specToForm } from '../../../renderer/src/lib/spec-form.ts'
+import { DEFAULT_FORM, formHasSecrets, formToSpec, missingSecretHeaders, parseProxyUrl, specToForm } from '../../../renderer/src/lib/spec-form.ts'
 import { buildWaterfall } from '../../../renderer/src/lib/waterfall.ts'
 import { stateLine } from '../../../renderer/src/lib/status.ts'
 import { errorBanner } from '../../../renderer/src/lib/hints.ts'
@@ -180,5 +180,34 @@ describe('status and hints', () => {
     expect(b.severity).toBe('error')
     expect(b.explanation).toMatch(/refused/)
     expect(b.suggestions.length).toBeGreaterThan(0)
+  })
+})
+
+describe('composer: a saved target whose secret header values were not kept', () => {
+  // As targets.json keeps it with "Remember password" off: the names, empty values.
+  const stored = { url: 'wss://h/s', transport: 'ws' as const, headers: [['Authorization', ''], ['X-Trace', '1'], ['Cookie', '']] as Array<[string, string]> }
+
+  it('shows the header lines to complete, and refuses to connect with an empty one, naming it', () => {
+    const f = specToForm(stored)
+    expect(f.headers.split('\n')).toEqual(['Authorization: ', 'X-Trace: 1', 'Cookie: '])
+    expect(missingSecretHeaders(stored)).toEqual(['Authorization', 'Cookie'])
+    expect(() => formToSpec(f)).toThrow('Header Authorization: enter its value (it was not saved), or remove the line')
+    expect(() => formToSpec({ ...f, headers: 'Authorization: Bearer t\nCookie:' })).toThrow(/^Header Cookie: /)
+    // Filled in: sent as typed. An ordinary header may be empty.
+    expect(formToSpec({ ...f, headers: 'Authorization: Bearer t\nX-Empty:' }).headers).toEqual([
+      ['Authorization', 'Bearer t'],
+      ['X-Empty', ''],
+    ])
+    expect(missingSecretHeaders({ headers: [['X-Empty', '']] })).toEqual([])
+  })
+
+  it('offers "Remember password" for a secret header, not for an empty one', () => {
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s', headers: 'Authorization: Bearer t' })).toBe(true)
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s', headers: 'x-api-key: k' })).toBe(true)
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://u:pw@h/s' })).toBe(true)
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s', network: 'custom', draft: { mode: 'env', env: { ALL_PROXY: 'u:pw@p:1080' } } })).toBe(true)
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s', headers: 'Authorization:\nX-Trace: 1' })).toBe(false)
+    // A form that does not build yet (a bad header line) is not an error here.
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s', headers: 'nope' })).toBe(false)
   })
 })

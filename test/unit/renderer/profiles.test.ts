@@ -133,6 +133,12 @@ describe('profile editor form ⇄ NetworkProfile', () => {
     expect(errs({ mode: 'pac' })).toEqual(['pacSource|PAC file: enter a URL (http://wpad/proxy.pac) or an absolute file path'])
     expect(errs({ mode: 'pac', pacSource: 'ftp://x/p.pac' })).toEqual(['pacSource|PAC file: must be an http://, https:// or file:// URL, or an absolute file path'])
     expect(errs({ mode: 'pac', pacSource: 'proxy.pac' })).toEqual(['pacSource|PAC file: a file path must be absolute'])
+    // The host reads only PAC- and PEM-named files: the form says so before the host refuses.
+    expect(errs({ mode: 'pac', pacSource: '/home/u/.env' })).toEqual([expect.stringMatching(/^pacSource\|PAC file: the file must name a PAC file \(name ending in \.pac, \.js or \.dat/)])
+    expect(errs({ host: 'p', kind: 'https', caFiles: '/home/u/.ssh/id_rsa', certFile: '/c.pem', keyFile: '/k' })).toEqual([
+      expect.stringMatching(/^caFiles\|Proxy CA files: "\/home\/u\/\.ssh\/id_rsa" must name a PEM file/),
+      expect.stringMatching(/^keyFile\|Client key file: must name a PEM file/),
+    ])
     expect(errs({ mode: 'pac', pacSource: 'C:\\proxy.pac', pacTimeoutMs: '5' })).toEqual(['pacTimeoutMs|PAC timeout: must be a number of milliseconds from 100 to 60000'])
     expect(() => draftToNetwork({ ...EMPTY_DRAFT, host: 'p', port: '99999' })).toThrow(/^Port: must be from 1 to 65535$/)
   })
@@ -156,9 +162,19 @@ describe('profile editor form ⇄ NetworkProfile', () => {
         expect(msg).not.toContain('Sup3r')
       }
     }
-    expect(maskUserinfo('http://u:p@ss@h:1/x')).toBe('http://***@h:1/x')
-    expect(maskUserinfo('u:pw@h:1')).toBe('***@h:1')
+    // As redactUserinfo masks it: the user name stays, the whole password goes (an "@" or "/" in it too).
+    expect(maskUserinfo('http://u:p@ss@h:1/x')).toBe('http://u:***@h:1/x')
+    expect(maskUserinfo('u:pw@h:1')).toBe('u:***@h:1')
+    expect(maskUserinfo('http://u:pa/ss@h:99999')).toBe('http://u:***@h:99999')
+    expect(maskUserinfo('http://TOKEN@h:1')).toBe('http://***@h:1')
     expect(maskUserinfo('http://h:1')).toBe('http://h:1')
+    let shown = ''
+    try {
+      draftFromProxyUrl('http://u:pa/ss@h:99999')
+    } catch (e) {
+      shown = (e as Error).message
+    }
+    expect(shown).toBe('Proxy URL: "http://u:***@h:99999" is not a URL (e.g. http://proxy:3128 or socks5h://127.0.0.1:1080)')
   })
 
   it('compares settings with or without the password', () => {

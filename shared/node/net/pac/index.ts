@@ -5,7 +5,9 @@
  * WT_PAC_ERROR; the app never freezes.
  */
 import { Worker } from 'node:worker_threads'
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import dns from 'node:dns'
 import os from 'node:os'
 import { WiretraceError } from '../../../common/errors/index.ts'
@@ -41,9 +43,9 @@ function myIpAddress(): string {
 type WorkerReply =
   | { ok: true; result: string | null | undefined | { nonString: string } }
   | { ok: false; kind: 'dns'; host: string }
-  | { ok: false; kind: 'timeout' | 'throw' | 'nofunction'; message: string; name?: string }
+  | { ok: false; kind: 'timeout' | 'throw' | 'nofunction'; message: string; name?: string; at?: string }
 
-function runOnce(script: string, url: string, host: string, dnsCache: Record<string, string | null>, limits: PacLimits, deadline: number): Promise<WorkerReply> {
+function runOnce(script: string, url: string, host: string, dnsCache: Record<string, string | null>, limits: PacLimits, deadline: number, fromFile: boolean): Promise<WorkerReply> {
   return new Promise((resolve, reject) => {
     const remaining = Math.max(50, deadline - Date.now())
     const worker = new Worker(PAC_WORKER_SOURCE, {
@@ -72,7 +74,9 @@ function runOnce(script: string, url: string, host: string, dnsCache: Record<str
         reject(
           new WiretraceError(
             'WT_PAC_ERROR',
-            oom ? `the PAC script used more than ${limits.maxHeapMb} MB of memory and was stopped` : `the PAC worker failed: ${e.message}`,
+            oom
+              ? `the PAC script used more than ${limits.maxHeapMb} MB of memory and was stopped`
+              : `the PAC worker failed${fromFile ? ` (${e.name || 'Error'}; the message is not shown for a PAC file)` : `: ${e.message}`}`,
             { phase: 'proxy', reason: oom ? 'memory' : 'worker' },
           ),
         ),
@@ -82,8 +86,23 @@ function runOnce(script: string, url: string, host: string, dnsCache: Record<str
   })
 }
 
+/** Error names reported as they are; anything else a script throws is "an exception". */
+const ERROR_NAMES = new Set(['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'AggregateError'])
+
+/** Where the PAC script came from, for what its failures may quote. */
+export interface PacOrigin {
+  /**
+   * Read from a file (pacFile, a file: pacUrl). A caller of the host may name a file that is
+   * not a PAC file at all (a .env), and V8's messages quote the script ("s3cr3t is not
+   * defined"): what such a script throws is reported by error name and line:column only.
+   * Inline scripts (typed by the user) and fetched ones (the caller could fetch them) keep the message.
+   */
+  fromFile?: boolean
+}
+
 /** Evaluates FindProxyForURL(url, host) in the sandbox and parses the result. */
-export async function evaluatePac(script: string, url: URL, partial?: Partial<PacLimits>): Promise<PacParse & { raw: string }> {
+export async function evaluatePac(script: string, url: URL, partial?: Partial<PacLimits>, origin: PacOrigin = {}): Promise<PacParse & { raw: string }> {
+  const fromFile = origin.fromFile === true
   const limits = { ...DEFAULT_PAC_LIMITS, ...partial }
   if (Buffer.byteLength(script) > limits.maxScriptBytes) {
     throw new WiretraceError('WT_PAC_ERROR', `the PAC script is larger than ${limits.maxScriptBytes} bytes`, { phase: 'proxy', reason: 'size' })
@@ -98,7 +117,7 @@ export async function evaluatePac(script: string, url: URL, partial?: Partial<Pa
   const cache: Record<string, string | null> = {}
   const deadline = Date.now() + limits.timeoutMs
   for (let round = 0; round <= limits.maxDnsRounds; round++) {
-    const reply = await runOnce(script, pacUrl, host, cache, limits, deadline)
+    const reply = await runOnce(script, pacUrl, host, cache, limits, deadline, fromFile)
     if (reply.ok) {
       const r = reply.result
       if (r && typeof r === 'object') {
@@ -125,31 +144,106 @@ export async function evaluatePac(script: string, url: URL, partial?: Partial<Pa
       throw new WiretraceError('WT_PAC_TIMEOUT', `FindProxyForURL did not return within ${limits.timeoutMs} ms (${reply.message})`, { phase: 'proxy', timeoutMs: limits.timeoutMs })
     }
     if (reply.kind === 'nofunction') throw new WiretraceError('WT_PAC_ERROR', reply.message, { phase: 'proxy', reason: 'nofunction' })
+    if (fromFile) {
+      const name = ERROR_NAMES.has(reply.name ?? '') ? reply.name! : 'an exception'
+      const where = reply.at && /^\d+:\d+$/.test(reply.at) ? ` at line ${reply.at}` : ''
+      throw new WiretraceError('WT_PAC_ERROR', `the PAC file threw ${name}${where} (the message is not shown: it may quote the file)`, { phase: 'proxy', reason: 'throw', ...(where ? { at: reply.at } : {}) })
+    }
     throw new WiretraceError('WT_PAC_ERROR', `the PAC script threw ${reply.name ?? 'Error'}: ${redactSecretsInText(reply.message)}`, { phase: 'proxy', reason: 'throw' })
   }
   throw new WiretraceError('WT_PAC_TIMEOUT', `FindProxyForURL kept asking for DNS answers past the PAC time limit`, { phase: 'proxy', reason: 'dns' })
 }
 
-/** Loads the PAC text from an inline script, a file or a URL (bounded size and time). */
+function pacLoadError(message: string, reason = 'load'): WiretraceError {
+  return new WiretraceError('WT_PAC_ERROR', message, { phase: 'proxy', reason })
+}
+
+function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isDirectory()) return 'a directory'
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device'
+  if (st.isSocket()) return 'a socket'
+  return 'not a plain file'
+}
+
+/**
+ * Reads a PAC file, bounded: opened without blocking (a FIFO would wait for a writer), a
+ * regular file only, at most maxScriptBytes + 1 bytes read, and given up when `signal` aborts
+ * or `timeoutMs` passes (a read already in the thread pool finishes and is then closed).
+ */
+async function readPacFile(file: string, signal: AbortSignal, limits: PacLimits): Promise<string> {
+  const cancelled = (): WiretraceError => pacLoadError(`reading the PAC file ${file} was cancelled`)
+  if (signal.aborted) throw cancelled()
+  let gaveUp = false
+  const read = async (): Promise<string> => {
+    const fh = await open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0))
+    try {
+      const st = await fh.stat()
+      if (!st.isFile()) throw pacLoadError(`the PAC file ${file} is not a regular file (${fileKind(st)})`)
+      const tooBig = (): WiretraceError => pacLoadError(`the PAC file ${file} is larger than ${limits.maxScriptBytes} bytes`, 'size')
+      if (st.size > limits.maxScriptBytes) throw tooBig()
+      // The size can change meanwhile (and is 0 for some special files): read at most one byte past the limit.
+      const chunks: Buffer[] = []
+      let total = 0
+      while (total <= limits.maxScriptBytes) {
+        if (gaveUp) throw cancelled()
+        const want = Math.min(64 * 1024, limits.maxScriptBytes + 1 - total)
+        const { bytesRead, buffer } = await fh.read(Buffer.alloc(want), 0, want, null)
+        if (bytesRead === 0) break
+        chunks.push(buffer.subarray(0, bytesRead))
+        total += bytesRead
+      }
+      if (total > limits.maxScriptBytes) throw tooBig()
+      return Buffer.concat(chunks, total).toString('utf8')
+    } finally {
+      await fh.close().catch(() => {})
+    }
+  }
+  let timer: NodeJS.Timeout | undefined
+  let onAbort = (): void => {}
+  const stop = new Promise<never>((_, reject) => {
+    const ms = Math.max(limits.timeoutMs, 1000)
+    timer = setTimeout(() => reject(pacLoadError(`reading the PAC file ${file} took longer than ${ms} ms`)), ms)
+    onAbort = () => reject(cancelled())
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  const reading = read()
+  // Given up on (timeout, abort), it still settles later: nobody waits for it then.
+  reading.catch(() => {})
+  try {
+    return await Promise.race([reading, stop])
+  } catch (e) {
+    if (e instanceof WiretraceError) throw e
+    throw pacLoadError(`cannot read the PAC file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  } finally {
+    gaveUp = true
+    clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * Loads the PAC text from an inline script, a file or a URL (bounded size and time).
+ * `fromFile` says the text came from a file (see PacOrigin).
+ */
 export async function loadPacScript(
   src: { pacScript?: string; pacFile?: string; pacUrl?: string },
   signal: AbortSignal,
   partial?: Partial<PacLimits>,
-): Promise<{ script: string; origin: string }> {
+): Promise<{ script: string; origin: string; fromFile: boolean }> {
   const limits = { ...DEFAULT_PAC_LIMITS, ...partial }
-  if (src.pacScript !== undefined) return { script: src.pacScript, origin: 'inline script' }
-  if (src.pacFile) {
-    try {
-      const buf = await readFile(src.pacFile)
-      if (buf.length > limits.maxScriptBytes) throw new WiretraceError('WT_PAC_ERROR', `the PAC file ${src.pacFile} is larger than ${limits.maxScriptBytes} bytes`, { phase: 'proxy', reason: 'size' })
-      return { script: buf.toString('utf8'), origin: src.pacFile }
-    } catch (e) {
-      if (e instanceof WiretraceError) throw e
-      throw new WiretraceError('WT_PAC_ERROR', `cannot read the PAC file ${src.pacFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { phase: 'proxy', reason: 'load' })
-    }
-  }
+  if (src.pacScript !== undefined) return { script: src.pacScript, origin: 'inline script', fromFile: false }
+  if (src.pacFile) return { script: await readPacFile(src.pacFile, signal, limits), origin: src.pacFile, fromFile: true }
   if (src.pacUrl) {
-    if (src.pacUrl.startsWith('file:')) return loadPacScript({ pacFile: new URL(src.pacUrl).pathname }, signal, partial)
+    if (/^file:/i.test(src.pacUrl)) {
+      let file: string
+      try {
+        file = fileURLToPath(src.pacUrl)
+      } catch (e) {
+        throw pacLoadError(`the PAC URL ${redactUrlText(src.pacUrl)} does not name a local file: ${(e as Error).message}`)
+      }
+      return loadPacScript({ pacFile: file }, signal, partial)
+    }
     try {
       const res = await fetch(src.pacUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(limits.timeoutMs, 5000))]), redirect: 'follow' })
       if (!res.ok) throw new WiretraceError('WT_PAC_ERROR', `fetching the PAC file ${redactUrlText(src.pacUrl)} answered ${res.status} ${res.statusText}`, { phase: 'proxy', reason: 'load', status: res.status })
@@ -166,7 +260,7 @@ export async function loadPacScript(
         }
         chunks.push(value)
       }
-      return { script: Buffer.concat(chunks).toString('utf8'), origin: redactUrlText(src.pacUrl) }
+      return { script: Buffer.concat(chunks).toString('utf8'), origin: redactUrlText(src.pacUrl), fromFile: false }
     } catch (e) {
       if (e instanceof WiretraceError) throw e
       // fetch's own messages quote the URL ("…includes credentials: http://u:p@…"): redacted too.

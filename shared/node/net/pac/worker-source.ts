@@ -105,10 +105,17 @@ try {
     parentPort.postMessage({ ok: true, result: out })
   }
 } catch (e) {
-  let miss = false, missHost = '', code = '', message = '', name = 'Error'
+  let miss = false, missHost = '', code = '', message = '', name = 'Error', at = ''
   try { miss = !!(e && e.__pacDnsMiss); missHost = miss ? String(e.host) : ''; code = String((e && e.code) || ''); message = String((e && e.message) || e).slice(0, 500); name = String((e && e.name) || 'Error') } catch { message = 'the PAC script threw something unreadable' }
+  // Where in the script it happened, as "line:column" (numbers only: the stack also quotes the source line).
+  try {
+    const stack = String((e && e.stack) || '').slice(0, 4000)
+    const frame = /\bproxy\.pac:(\d+):(\d+)/.exec(stack)
+    const compile = frame ? null : /^proxy\.pac:(\d+)\n[^\n]*\n( *)\^/.exec(stack)
+    at = frame ? frame[1] + ':' + frame[2] : compile ? compile[1] + ':' + (compile[2].length + 1) : ''
+  } catch { at = '' }
   if (miss) parentPort.postMessage({ ok: false, kind: 'dns', host: missHost })
   else if (code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') parentPort.postMessage({ ok: false, kind: 'timeout', message })
-  else parentPort.postMessage({ ok: false, kind: 'throw', message, name })
+  else parentPort.postMessage({ ok: false, kind: 'throw', message, name, at })
 }
 `

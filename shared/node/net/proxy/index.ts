@@ -129,15 +129,17 @@ async function routesFor(url: URL, network: Exclude<NetworkProfile, { mode: 'dir
         }
       }
       if (!network.resolved) return { routes: [direct('system', 'system proxy unavailable', 'the system proxy is resolved only in the desktop app; going direct')] }
+      // Routed by the answer as given; shown (the rule, the recording) without any user:password@ in it.
       const parsed = parsePacResult(network.resolved)
-      const routes = parsed.routes.map((r) => fromPac(r, network.resolved!, undefined, 'system'))
-      return { routes: routes.length ? routes : [direct('system', network.resolved)] }
+      const shown = redactSecretsInText(network.resolved)
+      const routes = parsed.routes.map((r) => fromPac(r, shown, undefined, 'system'))
+      return { routes: routes.length ? routes : [direct('system', shown)] }
     }
     case 'pac': {
       const onError = (network as { onPacError?: 'direct' | 'fail' }).onPacError ?? 'direct'
       try {
-        const { script } = await loadPacScript(network, signal, network.timeoutMs ? { timeoutMs: network.timeoutMs } : undefined)
-        const res = await evaluatePac(script, url, network.timeoutMs ? { timeoutMs: network.timeoutMs } : undefined)
+        const { script, fromFile } = await loadPacScript(network, signal, network.timeoutMs ? { timeoutMs: network.timeoutMs } : undefined)
+        const res = await evaluatePac(script, url, network.timeoutMs ? { timeoutMs: network.timeoutMs } : undefined, { fromFile })
         const rule = `FindProxyForURL → "${res.raw}"`
         const routes = res.routes.map((r) => fromPac(r, rule, network.auth, 'pac'))
         if (res.problems.length && routes[0]) routes[0].detail = `ignored: ${res.problems.join('; ')}`
