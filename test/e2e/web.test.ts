@@ -419,7 +419,7 @@ describe('network profiles in Chromium', () => {
     await dialog.locator('#ne-url').fill(`http://alice:${PASSWORD}@proxy.example:99999`)
     await dialog.locator('#ne-url').press('Enter')
     const urlErr = (await dialog.locator('#ne-url-err').textContent()) ?? ''
-    expect(urlErr).toBe('Proxy URL: "http://***@proxy.example:99999" is not a URL (e.g. http://proxy:3128 or socks5h://127.0.0.1:1080)')
+    expect(urlErr).toBe('Proxy URL: "http://alice:***@proxy.example:99999" is not a URL (e.g. http://proxy:3128 or socks5h://127.0.0.1:1080)')
     expect(urlErr).not.toContain(PASSWORD)
     await dialog.locator('#ne-url').fill('')
     await dialog.locator('#ne-host').fill('127.0.0.1')
@@ -503,7 +503,7 @@ describe('network profiles in Chromium', () => {
     // Saved as a target: targets.json is private and holds no password (not remembered)...
     await page.getByRole('button', { name: 'Options' }).click()
     await page.getByLabel('Name', { exact: true }).fill('Echo via lab')
-    expect(await page.getByText('Remember proxy password').count()).toBe(1)
+    expect(await page.getByText('Remember passwords and tokens').count()).toBe(1)
     await page.getByRole('button', { name: 'Save target' }).click()
     await page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'Echo via lab', exact: true }).waitFor()
     const targets = path.join(tmp, 'targets.json')
