@@ -7,7 +7,7 @@ import type { ErrorEvent } from '../../../shared/common/events/index.ts'
 import type { ConnectionSummary } from '../../../shared/common/live.ts'
 
 const TRY: Record<string, string[]> = {
-  WT_TCP_REFUSED: ['Check the port in the URL.', 'Make sure the server is running and listening on that address (127.0.0.1 vs ::1 vs 0.0.0.0).', 'If a proxy is required on this network, choose a network profile in Options.'],
+  WT_TCP_REFUSED: ['Check the port in the URL.', 'Make sure the server is running and listening on that address (127.0.0.1 vs ::1 vs 0.0.0.0).', 'If a proxy is required on this network, pick a network profile next to the URL.'],
   WT_DNS_FAILED: ['Check the host name for typos.', 'On a corporate network the name may only resolve through the proxy: try a proxy profile (socks5h resolves remotely).'],
   WT_CONNECT_TIMEOUT: ['A firewall may be dropping packets: try the system or a manual proxy.', 'Raise connectTimeoutMs if the path is just slow.'],
   WT_TCP_UNREACHABLE: ['Check the network connection and VPN.', 'Try through a proxy.'],
