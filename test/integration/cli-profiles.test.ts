@@ -1,8 +1,8 @@
 // `wiretrace record --profile NAME` and `wiretrace profiles`, as a user runs them: a profiles.json
 // written by the app's own store, the real CLI process, the in-process proxy lab asking for a
 // password the profile did not keep (it comes from WIRETRACE_PROXY_PASSWORD).
+import { runCli } from '../fixtures/cli.ts'
 import { afterEach, describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,38 +13,12 @@ import { ProfileStore } from '../../shared/node/hosts/profiles.ts'
 import { EXIT } from '../../shared/common/errors/index.ts'
 import type { WiretraceEvent } from '../../shared/common/events/index.ts'
 
-const BIN = 'shared/node/cli/bin.mjs'
-const PROXY_VARS = /^(https?|all|no|wss?)_proxy$/i
 const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {
   await Promise.all(cleanup.splice(0).map((c) => c()))
 })
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** The CLI as a child process, asynchronously (the lab and the origin live in this process), without this machine's proxy variables. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PROXY_VARS.test(k) && k !== 'WIRETRACE_PROXY_PASSWORD'))
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...base, ...env } })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL')
-      reject(new Error(`the CLI did not finish in 20 s: ${stderr}`))
-    }, 20_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const cli = runCli
 
 async function setup(): Promise<{ lab: Lab; origin: Running; file: string; secret: string }> {
   const secret = 'Profile-Lab-Pw-8128'

@@ -1,7 +1,7 @@
 // `wiretrace record` with its proxy flags, as a user runs it: the real CLI process through the
 // in-process proxy lab (and squid for NTLM), recording, diagnosing, and never leaking the password.
+import { runCli } from '../fixtures/cli.ts'
 import { afterEach, describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -14,8 +14,6 @@ import { runLab, type Lab } from '../../shared/node/lab/index.ts'
 import { EXIT } from '../../shared/common/errors/index.ts'
 import type { EventOf, EventType, WiretraceEvent } from '../../shared/common/events/index.ts'
 
-const BIN = 'shared/node/cli/bin.mjs'
-const PROXY_VARS = /^(https?|all|no|wss?)_proxy$/i
 const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {
   await Promise.all(cleanup.splice(0).map((c) => c()))
@@ -46,26 +44,12 @@ interface CliRun {
  * Runs the CLI as a child process (asynchronously: the lab lives in this process and must keep
  * answering). The child's environment has none of this machine's proxy variables.
  */
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const out = tmpFile()
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PROXY_VARS.test(k) && k !== 'WIRETRACE_PROXY_PASSWORD'))
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, 'record', ...args, '--out', out], { env: { ...base, ...env } })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL')
-      reject(new Error(`the CLI did not finish in 20 s: ${stderr}`))
-    }, 20_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : ''
-      const events = text ? readBack(out).events : []
-      resolve({ code, stdout, stderr, out, text, events, of: <T extends EventType>(t: T) => events.filter((e) => e.type === t) as Array<EventOf<T>> })
-    })
-  })
+  const r = await runCli(['record', ...args, '--out', out], env)
+  const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : ''
+  const events = text ? readBack(out).events : []
+  return { ...r, out, text, events, of: <T extends EventType>(t: T) => events.filter((e) => e.type === t) as Array<EventOf<T>> }
 }
 
 function noLeak(r: CliRun, secret: string): void {
