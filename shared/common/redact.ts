@@ -220,6 +220,8 @@ export function redactSpec(spec: ConnectionSpec): ConnectionSpec {
       if (t.cert) t.cert = '[pem]'
       copy.proxyTls = t
     }
+    // TLS to the origin from the profile: public CAs, shown by count and file name as tls.ca.
+    if (copy.originTls?.ca) copy.originTls = { ...copy.originTls, ca: copy.originTls.ca.map(() => '[pem]') }
     out.network = copy
   }
   return out

@@ -10,6 +10,7 @@ import { wsServer, type Running } from '../fixtures/ws-servers.ts'
 import { readBack, tmpFile } from '../fixtures/engine.ts'
 import { runLab, type Lab } from '../../shared/node/lab/index.ts'
 import { ProfileStore } from '../../shared/node/hosts/profiles.ts'
+import { makeCa } from '../fixtures/certs.ts'
 import { EXIT } from '../../shared/common/errors/index.ts'
 import type { WiretraceEvent } from '../../shared/common/events/index.ts'
 
@@ -99,6 +100,38 @@ describe('wiretrace record --profile through the proxy lab', () => {
     const r3 = await cli(['replay', first, '--profiles', file, '--profile', 'Lab proxy', '--proxy', `http://127.0.0.1:${lab.port}`])
     expect(r3.code).toBe(EXIT.USAGE)
     expect(r3.stderr).toMatch(/--profile Lab proxy already says how to reach the network: drop --proxy/)
+  })
+
+  it('a profile\'s originTls CA files (read like proxyTls files) trust the intercepting proxy\'s CA, direct profiles too; without them the TLS check fails', async () => {
+    const originCa = makeCa('CLI Origin CA')
+    const origin = await wsServer((ws) => ws.on('message', (d) => ws.send(d)), { tls: originCa.issue(['localhost']) })
+    cleanup.push(() => origin.close())
+    const lab = await runLab({ interceptTls: true })
+    cleanup.push(() => lab.close())
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-cli-origin-tls-'))
+    const file = path.join(dir, 'profiles.json')
+    const originCaFile = path.join(dir, 'origin-ca.pem')
+    fs.writeFileSync(originCaFile, originCa.caCert)
+    const store = new ProfileStore(file)
+    store.save({ name: 'Office', network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port: lab.port }, originTls: { caFiles: [lab.caCertPath] } } }, true)
+    store.save({ name: 'Office bare', network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port: lab.port } } }, true)
+    store.save({ name: 'Home', network: { mode: 'direct', originTls: { caFiles: [originCaFile] } } }, true)
+    const url = origin.url.replace('127.0.0.1', 'localhost')
+    const out = tmpFile()
+    const r = await cli(['record', url, '--profiles', file, '--profile', 'Office', '--send', 'corp', '-n', '1', '--out', out])
+    expect(r.code, `${r.stderr}\n${JSON.stringify(lab.log())}`).toBe(EXIT.OK)
+    const { events } = readBack(out)
+    expect(events.filter((e) => e.type === 'diagnosis').map((e) => [(e as { code: string }).code, (e as { severity: string }).severity])).toContainEqual(['WT_TLS_INTERCEPTED', 'warning'])
+    const start = events.find((e) => e.type === 'conn.start') as { spec: { network?: { originTls?: object } } }
+    expect(start.spec.network?.originTls).toEqual({ caFiles: [lab.caCertPath], ca: ['[pem]'] })
+    const bare = await cli(['record', url, '--profiles', file, '--profile', 'Office bare', '--out', tmpFile()])
+    expect(bare.code).toBe(EXIT.TLS)
+    expect(bare.stderr).toMatch(/WT_TLS_UNTRUSTED/)
+    const home = await cli(['record', url, '--profiles', file, '--profile', 'Home', '--send', 'home', '-n', '1', '--out', tmpFile()])
+    expect(home.code, home.stderr).toBe(EXIT.OK)
+    fs.rmSync(originCaFile)
+    const gone = await cli(['record', url, '--profiles', file, '--profile', 'Home', '--out', tmpFile()])
+    expect(gone.stderr).toMatch(/profile "Home": originTls\.caFiles\[0\]: cannot read .*origin-ca\.pem \(ENOENT\)/)
   })
 
   it('wiretrace profiles --json lists both, without secrets', async () => {

@@ -370,12 +370,14 @@ describe('TLS interception: the flag that trusts a corporate CA for the origin i
     const bad = await run({ url, transport: 'ws', tls: { ca: [ca.caCert] }, network: manual(l.port), reconnect: { enabled: false } })
     const d1 = bad.of('diagnosis').find((x) => x.code === 'WT_TLS_INTERCEPTED')!
     expect(d1.severity).toBe('error')
-    expect(d1.suggestions[0]).toContain('trust it for the origin with --ca FILE (PEM; tls.ca in a spec')
+    expect(d1.suggestions[0]).toContain('add it to the network profile (Origin CA files under "TLS to the origin"; originTls.caFiles in a profile)')
+    expect(d1.suggestions[0]).toContain('for this connection only, --ca FILE (PEM; tls.ca in a spec)')
     const ok = await run({ url, transport: 'ws', tls: { ca: [ca.caCert, l.caCert] }, network: manual(l.port), maxMessages: 1 })
     expect(ok.end.exitCode, JSON.stringify(ok.of('error'))).toBe(0)
     const d2 = ok.of('diagnosis').find((x) => x.code === 'WT_TLS_INTERCEPTED')!
     expect(d2.severity).toBe('warning')
     expect(d2.suggestions[0]).toContain('--ca FILE')
+    expect(d2.suggestions[0]).toContain('originTls.caFiles')
     for (const d of [d1, d2]) expect(d.suggestions.join(' ')).not.toContain('--proxy-ca')
   })
 })

@@ -220,6 +220,49 @@ describe('proxy lab', () => {
     expect(d.explanation).toContain('Wiretrace Lab Interception CA')
   })
 
+  it('a profile\'s originTls trusts the intercepting proxy\'s CA for every connection through it; without it the connection fails; systemCa says what this runtime can do', async () => {
+    const ca = makeCa('Office Origin CA')
+    const o = await wsServer((ws) => ws.send('hello office'), { tls: ca.issue(['localhost']) })
+    cleanup.push(() => o.close())
+    const l = await lab({ interceptTls: true })
+    const url = o.url.replace('127.0.0.1', 'localhost')
+    // The connection trusts only the origin's real CA; the "Office" profile adds the corporate (lab) CA.
+    const office = via(l, undefined, { name: 'Office', originTls: { ca: [l.caCert] } })
+    const ok = await run({ url, transport: 'ws', tls: { ca: [ca.caCert] }, network: office, maxMessages: 1, reconnect: { enabled: false } })
+    expect(ok.end.exitCode, JSON.stringify(ok.of('error'))).toBe(0)
+    expect(ok.of('error')).toEqual([])
+    expect(ok.of('tls')[0]!.chain[0]!.issuer).toContain('Wiretrace Lab Interception CA')
+    expect(ok.of('tls')[0]!.authorized).toBe(true)
+    expect(ok.of('ws.message').find((m) => m.dir === 'in')?.text).toBe('hello office')
+    const warn = ok.of('diagnosis').find((d) => d.code === 'WT_TLS_INTERCEPTED')!
+    expect(warn.severity).toBe('warning')
+    // The recording keeps where each CA came from: the connection's own, and the profile's (as [pem]).
+    const startEv = ok.of('conn.start')[0] as unknown as { spec: { tls?: { ca?: string[] }; network?: { originTls?: { ca?: string[] } } } }
+    expect(startEv.spec.tls?.ca).toEqual(['[pem]'])
+    expect(startEv.spec.network?.originTls?.ca).toEqual(['[pem]'])
+    // The same profile without originTls: untrusted, diagnosed as interception, advice names the profile.
+    const bare = await run({ url, transport: 'ws', tls: { ca: [ca.caCert] }, network: via(l, undefined, { name: 'Office' }), reconnect: { enabled: false } })
+    expect(bare.of('error')[0]!.code).toBe('WT_TLS_UNTRUSTED')
+    const d = bare.of('diagnosis').find((x) => x.code === 'WT_TLS_INTERCEPTED')!
+    expect(d.severity).toBe('error')
+    expect(d.suggestions.join(' ')).toMatch(/network profile/)
+    // insecure from the profile alone is enough (and recorded as unauthorized).
+    const loose = await run({ url, transport: 'ws', network: via(l, undefined, { originTls: { insecure: true } }), maxMessages: 1, reconnect: { enabled: false } })
+    expect(loose.of('error')).toEqual([])
+    expect(loose.of('tls')[0]!.authorized).toBe(false)
+    // The OS store: Node 20 cannot read it, and says so instead of silently trusting less.
+    const sys = await run({ url, transport: 'ws', tls: { ca: [ca.caCert] }, network: via(l, undefined, { originTls: { systemCa: true } }), reconnect: { enabled: false } })
+    if (typeof (tls as { getCACertificates?: unknown }).getCACertificates === 'function') {
+      // A runtime that reads the store: the lab's CA is not in it, so verification fails as usual.
+      expect(sys.of('error')[0]!.code).toBe('WT_TLS_UNTRUSTED')
+    } else {
+      const e = sys.of('error')[0]!
+      expect(e.code).toBe('WT_TLS_CONFIG')
+      expect(e.message).toMatch(/originTls\.systemCa: this runtime \(Node \d+\.\d+\.\d+\) cannot read the operating system's CA store/)
+      expect(sys.of('tcp')).toEqual([])
+    }
+  })
+
   it('speaks SOCKS4a and SOCKS5 on the same port, with the same policy, credentials and idle cut', async () => {
     const o = await origin()
     const l = await lab({ basicAuth: { user: 's', pass: 'lab-socks-9' } })

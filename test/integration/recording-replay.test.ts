@@ -149,4 +149,12 @@ describe('replay', () => {
     expect(plan.spec.headers).toEqual([])
     expect(plan.warnings.join(' ')).toMatch(/URL contains redacted parts/)
   })
+
+  it('drops the recorded profile\'s origin CAs ([pem]) with a warning, keeping its file names and switches', () => {
+    const network = { mode: 'direct', name: 'Office', originTls: { ca: ['[pem]'], caFiles: ['/etc/ssl/corp.pem'], insecure: true } }
+    const plan = planReplay([{ seq: 0, ts: 1, conn: 'c', type: 'conn.start', spec: { url: 'wss://h/', transport: 'ws', network } }] as never, [])
+    expect(plan.spec.network).toEqual({ mode: 'direct', name: 'Office', originTls: { caFiles: ['/etc/ssl/corp.pem'], insecure: true } })
+    expect(plan.warnings.join(' ')).toMatch(/origin CA certificates are not in the recording/)
+    expect(network.originTls.ca).toEqual(['[pem]'])
+  })
 })

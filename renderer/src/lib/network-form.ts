@@ -3,7 +3,7 @@
  * NetworkProfile and back (pure, tested). Every problem names the field it is about; nothing
  * here ever puts a password into a message.
  */
-import type { NetworkProfile, ProxyAuth, ProxyKind, ProxyTlsOptions } from '../../../shared/common/spec/index.ts'
+import type { NetworkProfile, OriginTlsOptions, ProxyAuth, ProxyKind, ProxyTlsOptions } from '../../../shared/common/spec/index.ts'
 import { hostFileProblem, isAbsolutePath } from '../../../shared/common/protocol/validate.ts'
 import { PROXY_SCHEMES } from '../../../shared/common/proxy-url.ts'
 import { MASK, redactUserinfo } from '../../../shared/common/redact.ts'
@@ -33,6 +33,10 @@ export interface NetDraft {
   certFile: string
   keyFile: string
   passphrase: string
+  // TLS to the origin, for every connection using the profile (every mode)
+  originCaFiles: string
+  originSystemCa: boolean
+  originInsecure: boolean
   // PAC
   pacSource: string
   pacOnError: 'direct' | 'fail'
@@ -57,6 +61,9 @@ export const EMPTY_DRAFT: NetDraft = {
   certFile: '',
   keyFile: '',
   passphrase: '',
+  originCaFiles: '',
+  originSystemCa: false,
+  originInsecure: false,
   pacSource: '',
   pacOnError: 'direct',
   pacTimeoutMs: '',
@@ -108,6 +115,9 @@ export const FIELD_LABEL: Record<FieldError['field'], string> = {
   certFile: 'Client certificate file',
   keyFile: 'Client key file',
   passphrase: 'Key passphrase',
+  originCaFiles: 'Origin CA files',
+  originSystemCa: "Trust the system's CA store",
+  originInsecure: 'Accept any origin certificate',
   pacSource: 'PAC file',
   pacOnError: 'When the PAC file fails',
   pacTimeoutMs: 'PAC timeout',
@@ -200,6 +210,11 @@ export function draftErrors(d: NetDraft): FieldError[] {
     if (d.keyFile.trim() && !d.certFile.trim()) err('certFile', 'needed with the client key')
     if (d.servername.trim() && /[\s/@]/.test(d.servername.trim())) err('servername', 'must be a host name')
   }
+  // TLS to the origin: the same file rule as the proxy CA files.
+  for (const f of lines(d.originCaFiles)) {
+    if (!isAbsolutePath(f)) err('originCaFiles', `"${f}" is not an absolute path`)
+    else if (hostFileProblem(f, 'pem')) err('originCaFiles', `"${f}" ${hostFileProblem(f, 'pem')}`)
+  }
   if (d.mode === 'pac') {
     const src = d.pacSource.trim()
     if (!src) err('pacSource', 'enter a URL (http://wpad/proxy.pac) or an absolute file path')
@@ -263,14 +278,22 @@ export function draftToNetwork(d: NetDraft, name?: string): NetworkProfile {
     if (d.passphrase) t.passphrase = d.passphrase
     return Object.keys(t).length ? { proxyTls: t } : {}
   }
+  const originTls = (): { originTls?: OriginTlsOptions } => {
+    const t: OriginTlsOptions = {}
+    const cas = lines(d.originCaFiles)
+    if (cas.length) t.caFiles = cas
+    if (d.originSystemCa) t.systemCa = true
+    if (d.originInsecure) t.insecure = true
+    return Object.keys(t).length ? { originTls: t } : {}
+  }
   switch (d.mode) {
     case 'direct':
-      return { mode: 'direct', ...named }
+      return { mode: 'direct', ...named, ...originTls() }
     case 'system':
-      return { mode: 'system', ...named, ...proxyTls() }
+      return { mode: 'system', ...named, ...proxyTls(), ...originTls() }
     case 'env': {
       const a = auth()
-      return { mode: 'env', ...named, ...(a ? { auth: a } : {}), ...proxyTls() }
+      return { mode: 'env', ...named, ...(a ? { auth: a } : {}), ...proxyTls(), ...originTls() }
     }
     case 'pac': {
       const src = d.pacSource.trim()
@@ -284,6 +307,7 @@ export function draftToNetwork(d: NetDraft, name?: string): NetworkProfile {
         ...(d.pacTimeoutMs.trim() ? { timeoutMs: Number(d.pacTimeoutMs.trim()) } : {}),
         ...(a ? { auth: a } : {}),
         ...proxyTls(),
+        ...originTls(),
       }
     }
     case 'manual': {
@@ -296,7 +320,7 @@ export function draftToNetwork(d: NetDraft, name?: string): NetworkProfile {
       }
       if (isHttpKind(d.kind) && d.httpMode === 'forward') net.httpMode = 'forward'
       if (d.noProxy.trim()) net.noProxy = d.noProxy.trim()
-      return { ...net, ...proxyTls() }
+      return { ...net, ...proxyTls(), ...originTls() }
     }
   }
 }
@@ -337,6 +361,12 @@ export function networkToDraft(n: NetworkProfile | undefined): NetDraft {
     d.certFile = t.certFile ?? ''
     d.keyFile = t.keyFile ?? ''
     d.passphrase = t.passphrase ?? ''
+  }
+  const o = n.originTls
+  if (o) {
+    d.originCaFiles = (o.caFiles ?? []).join('\n')
+    d.originSystemCa = o.systemCa === true
+    d.originInsecure = o.insecure === true
   }
   return d
 }

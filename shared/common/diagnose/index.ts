@@ -320,7 +320,7 @@ function diagnoseOriginTls(conn: string, err: ErrorLike, ctx: { route?: string; 
       if (err.code === 'WT_TLS_UNTRUSTED' && issuer) {
         return draft(conn, 'WT_TLS_INTERCEPTED', 'error', `TLS through ${ctx.route ?? 'the proxy'} is probably intercepted (issuer: ${issuer})`,
           `The origin's certificate was issued by "${issuer}", which is not trusted here. Through a proxy, that usually means the proxy decrypts and re-signs traffic with its own (corporate) CA.`,
-          [`If "${issuer}" is your organisation's CA, trust it for the origin with --ca FILE (PEM; tls.ca in a spec, the CA list of the connection's TLS settings in the app).`, 'Ask the proxy administrator to exempt this host from TLS inspection.', 'Do not use --insecure beyond a quick check: it accepts any certificate.'])
+          [`If "${issuer}" is your organisation's CA, trust it for the origin: for every connection through this network, add it to the network profile (Origin CA files under "TLS to the origin"; originTls.caFiles in a profile); for this connection only, --ca FILE (PEM; tls.ca in a spec).`, 'Ask the proxy administrator to exempt this host from TLS inspection.', 'Do not use --insecure beyond a quick check: it accepts any certificate.'])
       }
       return null
     }
@@ -357,7 +357,7 @@ export function diagnoseTls(
   if (intercepted) {
     out.push(draft(conn, 'WT_TLS_INTERCEPTED', 'warning', `TLS is intercepted by ${ctx.route ?? 'the proxy'} (issuer: ${issuer})`,
       `The certificate for the origin was issued by "${issuer}", a CA outside public PKI` + (byUserCa ? ' that you added as trusted' : '') + '. The proxy decrypts this connection and re-encrypts it: it can read and change every message.',
-      ['This is expected on networks with TLS inspection; to trust a corporate CA for the origin, add it with --ca FILE (PEM; tls.ca in a spec, the CA list of the connection\'s TLS settings in the app).', 'If traffic behaves differently than direct, ask for this host to be exempted from inspection.']))
+      ['This is expected on networks with TLS inspection; to trust a corporate CA for the origin, add it to the network profile (Origin CA files under "TLS to the origin"; originTls.caFiles) for every connection through it, or with --ca FILE (PEM; tls.ca in a spec) for one connection.', 'If traffic behaves differently than direct, ask for this host to be exempted from inspection.']))
   }
   if (tls.alpnOffered.includes('h2') && tls.alpn !== 'h2' && (intercepted || byUserCa)) {
     out.push(draft(conn, 'WT_H2_ALPN', 'warning', 'HTTP/2 was dropped by the intercepting proxy',

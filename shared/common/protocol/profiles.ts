@@ -244,12 +244,28 @@ function tlsWords(t: ProxyTlsOptions | undefined): string[] {
   return []
 }
 
+/** TLS to the origin that the profile adds to every connection's own. */
+function originWords(n: NetworkProfile): string[] {
+  const t = n.originTls
+  const out: string[] = []
+  if (t?.caFiles?.length || t?.ca?.length) out.push('own CA for the origin')
+  if (t?.systemCa) out.push('system CA store')
+  if (t?.insecure) out.push('origin certificate not checked')
+  return out
+}
+
 const KIND_LABEL: Record<string, string> = { http: 'HTTP', https: 'HTTPS', socks4: 'SOCKS4', socks4a: 'SOCKS4a', socks5: 'SOCKS5', socks5h: 'SOCKS5h' }
 
 /** One line describing a profile, for the composer and lists. Never a password. */
 export function describeNetwork(n: NetworkProfile | undefined): string {
-  if (!n || n.mode === 'direct') return 'Direct: no proxy'
+  if (!n) return 'Direct: no proxy'
+  return [describeRoute(n), ...originWords(n)].join(' · ')
+}
+
+function describeRoute(n: NetworkProfile): string {
   switch (n.mode) {
+    case 'direct':
+      return 'Direct: no proxy'
     case 'manual': {
       const p = n.proxy
       const host = p.host.includes(':') ? `[${p.host}]` : p.host

@@ -267,6 +267,22 @@ function checkProxyTls(v: unknown, path: string, opts: NetworkCheckOptions): voi
   }
 }
 
+/** TLS to the origin for every connection using the profile: CAs and switches, no client certificate. */
+function checkOriginTls(v: unknown, path: string, opts: NetworkCheckOptions): void {
+  const o = obj(v, path)
+  noExtra(o, ['ca', 'caFiles', 'insecure', 'systemCa'], path)
+  if (o.ca !== undefined) {
+    if (!Array.isArray(o.ca) || o.ca.length > 20) fail(`${path}.ca`, 'must be a list of PEM texts (at most 20)')
+    o.ca.forEach((x, i) => str(x, `${path}.ca[${i}]`, 1024 * 1024))
+  }
+  if (o.caFiles !== undefined) {
+    if (!Array.isArray(o.caFiles) || o.caFiles.length > 20) fail(`${path}.caFiles`, 'must be a list of at most 20 file paths')
+    o.caFiles.forEach((x, i) => filePath(x, `${path}.caFiles[${i}]`, 'pem', opts))
+  }
+  if (o.insecure !== undefined) bool(o.insecure, `${path}.insecure`)
+  if (o.systemCa !== undefined) bool(o.systemCa, `${path}.systemCa`)
+}
+
 /**
  * A network profile, checked in depth (the fields the UI and the engine know, nothing else):
  * a saved profile is written to disk and read back, so it must be exactly what we expect.
@@ -279,10 +295,10 @@ export function checkNetwork(v: unknown, path = 'network', opts: NetworkCheckOpt
   if (o.name !== undefined) profileName(o.name, `${path}.name`)
   switch (o.mode) {
     case 'direct':
-      noExtra(o, ['mode', 'name'], path)
+      noExtra(o, ['mode', 'name', 'originTls'], path)
       break
     case 'manual': {
-      noExtra(o, ['mode', 'name', 'proxy', 'httpMode', 'noProxy', 'proxyTls'], path)
+      noExtra(o, ['mode', 'name', 'proxy', 'httpMode', 'noProxy', 'proxyTls', 'originTls'], path)
       const p = obj(o.proxy, `${path}.proxy`)
       if (o.proxy === undefined) fail(`${path}.proxy`, 'must be an object')
       noExtra(p, ['kind', 'host', 'port', 'auth'], `${path}.proxy`)
@@ -296,7 +312,7 @@ export function checkNetwork(v: unknown, path = 'network', opts: NetworkCheckOpt
       break
     }
     case 'pac': {
-      noExtra(o, ['mode', 'name', 'pacUrl', 'pacFile', 'pacScript', 'timeoutMs', 'auth', 'onPacError', 'proxyTls'], path)
+      noExtra(o, ['mode', 'name', 'pacUrl', 'pacFile', 'pacScript', 'timeoutMs', 'auth', 'onPacError', 'proxyTls', 'originTls'], path)
       const sources = ['pacUrl', 'pacFile', 'pacScript'].filter((k) => o[k] !== undefined)
       if (sources.length === 0) fail(path, 'a PAC profile needs pacUrl or pacFile')
       if (o.pacUrl !== undefined) {
@@ -329,7 +345,7 @@ export function checkNetwork(v: unknown, path = 'network', opts: NetworkCheckOpt
       break
     }
     case 'env': {
-      noExtra(o, ['mode', 'name', 'env', 'auth', 'proxyTls'], path)
+      noExtra(o, ['mode', 'name', 'env', 'auth', 'proxyTls', 'originTls'], path)
       if (o.env !== undefined) {
         const env = obj(o.env, `${path}.env`)
         const keys = Object.keys(env)
@@ -344,12 +360,14 @@ export function checkNetwork(v: unknown, path = 'network', opts: NetworkCheckOpt
       break
     }
     case 'system':
-      noExtra(o, ['mode', 'name', 'resolved', 'resolveError', 'proxyTls'], path)
+      noExtra(o, ['mode', 'name', 'resolved', 'resolveError', 'proxyTls', 'originTls'], path)
       if (o.resolved !== undefined) text(o.resolved, `${path}.resolved`, 8192)
       if (o.resolveError !== undefined) text(o.resolveError, `${path}.resolveError`, 2048)
       if (o.proxyTls !== undefined) checkProxyTls(o.proxyTls, `${path}.proxyTls`, opts)
       break
   }
+  // TLS to the origin: every mode, direct too.
+  if (o.originTls !== undefined) checkOriginTls(o.originTls, `${path}.originTls`, opts)
   return o as unknown as NetworkProfile
 }
 

@@ -35,8 +35,28 @@ export interface ProxyTlsOptions {
   keyFile?: string
 }
 
+/**
+ * TLS to the origin for every connection using the profile (an "Office" profile whose proxy
+ * re-signs TLS with the corporate CA): added at dial time to the connection's own `tls`, CAs
+ * concatenated, insecure when either says so. Client certificates stay per connection.
+ */
+export interface OriginTlsOptions {
+  /** Extra CA certificates, PEM text (a host reads `caFiles` into it). */
+  ca?: string[]
+  /** Paths of CA files (PEM); read into `ca` by the host when a connection opens, kept for display. */
+  caFiles?: string[]
+  /** Accept any origin certificate. Recorded, and diagnosed as a warning. */
+  insecure?: boolean
+  /**
+   * Also trust the operating system's CA store (not only Node's bundled roots). Needs a runtime
+   * with tls.getCACertificates (Node 22.15+, Electron 45+); elsewhere the connection fails with
+   * WT_TLS_CONFIG. Not the connection's `tls.systemCa`, which is about the bundled roots.
+   */
+  systemCa?: boolean
+}
+
 export type NetworkProfile =
-  | { mode: 'direct'; name?: string }
+  | { mode: 'direct'; name?: string; /** TLS to the origin, for every connection using the profile. */ originTls?: OriginTlsOptions }
   | {
       mode: 'manual'
       name?: string
@@ -46,6 +66,8 @@ export type NetworkProfile =
       noProxy?: string
       /** TLS to an HTTPS proxy, apart from TLS to the origin. */
       proxyTls?: ProxyTlsOptions
+      /** TLS to the origin, for every connection using the profile. */
+      originTls?: OriginTlsOptions
     }
   | {
       mode: 'pac'
@@ -59,8 +81,9 @@ export type NetworkProfile =
       onPacError?: 'direct' | 'fail'
       /** TLS to an HTTPS proxy the PAC result chooses (`HTTPS host:port`). */
       proxyTls?: ProxyTlsOptions
+      originTls?: OriginTlsOptions
     }
-  | { mode: 'env'; name?: string; env?: Record<string, string>; auth?: ProxyAuth; /** TLS to an https:// proxy variable's proxy. */ proxyTls?: ProxyTlsOptions }
+  | { mode: 'env'; name?: string; env?: Record<string, string>; auth?: ProxyAuth; /** TLS to an https:// proxy variable's proxy. */ proxyTls?: ProxyTlsOptions; originTls?: OriginTlsOptions }
   | {
       mode: 'system'
       name?: string
@@ -73,4 +96,5 @@ export type NetworkProfile =
       resolveError?: string
       /** TLS to an HTTPS proxy the system answer chooses. */
       proxyTls?: ProxyTlsOptions
+      originTls?: OriginTlsOptions
     }

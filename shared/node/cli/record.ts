@@ -344,7 +344,8 @@ const ROUTE_FLAGS = ['proxy', 'pac', 'proxy-env', 'proxy-mode', 'no-proxy']
 
 /**
  * A saved profile (`--profile`) as the connection's network, named as the app names it. Its
- * proxy CA, certificate and key files are read as the app's host reads them. --proxy-user
+ * proxy CA, certificate and key files, and its origin CA files (originTls), are read as the
+ * app's host reads them. --proxy-user
  * replaces its credentials; a password it did not keep comes from WIRETRACE_PROXY_PASSWORD.
  * --proxy-ca adds CAs, --proxy-insecure turns the proxy certificate check off, and
  * --proxy-cert/--proxy-key replace its client certificate.
@@ -359,7 +360,7 @@ function networkFromProfile(saved: SavedProfile, v: Record<string, unknown>): Ne
   const extra = ['proxy-user', 'proxy-ca', 'proxy-insecure', 'proxy-cert', 'proxy-key'].filter((k) => given(v, k))
   if (base.mode === 'direct') {
     if (extra.length) throw new WiretraceError('WT_USAGE', `--${extra[0]} does not apply to profile "${name}": it goes direct, with no proxy`)
-    return base
+    return readProfileFiles(base, name)
   }
   let n: ViaProxy = base
   if (given(v, 'proxy-user')) {
@@ -388,12 +389,7 @@ function networkFromProfile(saved: SavedProfile, v: Record<string, unknown>): Ne
     delete t.passphrase
     n = { ...n, proxyTls: t }
   }
-  try {
-    n = readProxyTlsFiles(n) as ViaProxy
-  } catch (e) {
-    if (e instanceof WiretraceError) throw new WiretraceError(e.code, `profile "${name}": ${e.message}`, e.detail)
-    throw e
-  }
+  n = readProfileFiles(n, name) as ViaProxy
   if (flags) {
     const t = { ...n.proxyTls }
     if (flags.ca) t.ca = [...(t.ca ?? []), ...flags.ca]
@@ -405,6 +401,16 @@ function networkFromProfile(saved: SavedProfile, v: Record<string, unknown>): Ne
     n = { ...n, proxyTls: t }
   }
   return n
+}
+
+/** The profile's proxy and origin TLS files, read as the app's host reads them; an error names the profile. */
+function readProfileFiles(n: NetworkProfile, name: string): NetworkProfile {
+  try {
+    return readProxyTlsFiles(n)
+  } catch (e) {
+    if (e instanceof WiretraceError) throw new WiretraceError(e.code, `profile "${name}": ${e.message}`, e.detail)
+    throw e
+  }
 }
 
 /** TLS to an https:// proxy, whichever of --proxy, --pac, --proxy-env or --profile chose it. */

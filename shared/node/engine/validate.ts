@@ -97,6 +97,12 @@ export function validateSpec(spec: ConnectionSpec): void {
   }
   checkCaPems('tls.ca', spec.tls?.ca, spec.tls?.caFiles)
   if (spec.network && spec.network.mode !== 'direct') checkCaPems('proxyTls.ca', spec.network.proxyTls?.ca)
+  const origin = spec.network?.originTls
+  if (origin?.ca) {
+    // The host appends the files' PEMs after any inline ones: name the file where there is one.
+    const files = origin.caFiles ?? []
+    checkCaPems('originTls.ca', origin.ca, [...Array<string>(Math.max(0, origin.ca.length - files.length)).fill(''), ...files])
+  }
   positive('maxMessages', spec.maxMessages)
   positive('durationMs', spec.durationMs)
   positive('statsIntervalMs', spec.statsIntervalMs)

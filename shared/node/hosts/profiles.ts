@@ -119,18 +119,25 @@ function readPemFile(file: string, field: string): string {
 }
 
 /**
- * A profile names its proxy CA, client certificate and key by path (the UI cannot hand over
- * file contents in web mode, and a saved profile should follow the file); the hosts and the CLI read them
- * into the PEM fields the engine uses, when the connection opens. The paths stay, for display.
+ * A profile names its proxy CA, client certificate and key, and its origin CAs, by path (the UI
+ * cannot hand over file contents in web mode, and a saved profile should follow the file); the
+ * hosts and the CLI read them into the PEM fields the engine uses, when the connection opens.
+ * The paths stay, for display.
  */
 export function readProxyTlsFiles(network: NetworkProfile): NetworkProfile {
+  let out = network
   const t = (network as { proxyTls?: ProxyTlsOptions }).proxyTls
-  if (!t || (!t.caFiles?.length && !t.certFile && !t.keyFile)) return network
-  const out: ProxyTlsOptions = { ...t }
-  if (t.caFiles?.length) out.ca = [...(t.ca ?? []), ...t.caFiles.map((f, i) => readPemFile(f, `proxyTls.caFiles[${i}]`))]
-  if (t.certFile) out.cert = readPemFile(t.certFile, 'proxyTls.certFile')
-  if (t.keyFile) out.key = readPemFile(t.keyFile, 'proxyTls.keyFile')
-  return { ...network, proxyTls: out } as NetworkProfile
+  if (t && (t.caFiles?.length || t.certFile || t.keyFile)) {
+    const p: ProxyTlsOptions = { ...t }
+    if (t.caFiles?.length) p.ca = [...(t.ca ?? []), ...t.caFiles.map((f, i) => readPemFile(f, `proxyTls.caFiles[${i}]`))]
+    if (t.certFile) p.cert = readPemFile(t.certFile, 'proxyTls.certFile')
+    if (t.keyFile) p.key = readPemFile(t.keyFile, 'proxyTls.keyFile')
+    out = { ...out, proxyTls: p } as NetworkProfile
+  }
+  // TLS to the origin (every mode, direct too): its CA files, after any inline CAs.
+  const o = network.originTls
+  if (o?.caFiles?.length) out = { ...out, originTls: { ...o, ca: [...(o.ca ?? []), ...o.caFiles.map((f, i) => readPemFile(f, `originTls.caFiles[${i}]`))] } }
+  return out
 }
 
 // What a target keeps with "Remember password" off: shared with the renderer, which offers the box.

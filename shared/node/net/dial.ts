@@ -30,7 +30,41 @@ export function hostOf(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
 }
 
+/** The runtime's tls.getCACertificates (Node 22.15+, Electron 45+), when it has one. */
+type GetCaCertificates = (type: 'default' | 'system' | 'bundled' | 'extra') => string[]
+export function osCaReader(): GetCaCertificates | undefined {
+  const get = (tls as unknown as { getCACertificates?: GetCaCertificates }).getCACertificates
+  return typeof get === 'function' ? get : undefined
+}
+
+/**
+ * The connection's TLS to the origin with its network profile's `originTls` added: CAs
+ * concatenated (the connection's first), insecure when either says so, the OS store's CAs
+ * when the profile asks and the runtime can read them (WT_TLS_CONFIG when it cannot).
+ */
+export function originTlsOptions(own: TlsOptions | undefined, network: DialRequest['network'], read: GetCaCertificates | undefined = osCaReader()): TlsOptions | undefined {
+  const p = network?.originTls
+  if (!p || (!p.ca?.length && !p.insecure && !p.systemCa)) return own
+  const ca = [...(own?.ca ?? []), ...(p.ca ?? [])]
+  if (p.systemCa) {
+    if (!read) {
+      throw new WiretraceError(
+        'WT_TLS_CONFIG',
+        `originTls.systemCa: this runtime (Node ${process.versions.node}) cannot read the operating system's CA store (tls.getCACertificates needs Node 22.15 or later, Electron 45 or later); add the CA's PEM file to the profile's origin CA files instead${network?.name ? ` (profile "${network.name}")` : ''}`,
+        { phase: 'tls', hop: 'origin', field: 'originTls.systemCa' },
+      )
+    }
+    ca.push(...read('system'))
+  }
+  const out: TlsOptions = { ...own }
+  if (ca.length) out.ca = ca
+  if (p.insecure) out.insecure = true
+  return out
+}
+
 export async function dial(req: DialRequest, ctx: DialContext): Promise<DialResult> {
+  // TLS to the origin: the connection's own, plus what its network profile adds (before any I/O).
+  if (req.secure && req.network?.originTls) req = { ...req, tls: originTlsOptions(req.tls, req.network) }
   const timeout = AbortSignal.timeout(ctx.limits.connectTimeoutMs)
   const signal = AbortSignal.any([req.signal, timeout])
   const network = req.network

@@ -75,6 +75,13 @@ export function planReplay(events: WiretraceEvent[], specs: ConnectionSpec[], op
   else if (opts.proxy) spec.network = { mode: 'manual', proxy: parseProxyUrl(opts.proxy) }
   const n = spec.network
   if (!opts.network && !opts.proxy && n && JSON.stringify(n).includes(REDACTED)) warnings.push('the recorded proxy password was redacted; pass --proxy with credentials')
+  if (spec.network === n && n?.originTls?.ca?.some((c) => c === '[pem]')) {
+    // The profile's origin CAs were recorded as [pem]: not sent as such (they are not certificates).
+    const o = { ...n.originTls }
+    delete o.ca
+    spec.network = { ...n, originTls: o }
+    warnings.push("the network profile's origin CA certificates are not in the recording; they are not used (pass --profile to read its CA files again)")
+  }
   if (spec.tls && JSON.stringify(spec.tls).includes(REDACTED)) {
     const t = { ...spec.tls }
     delete t.key

@@ -143,6 +143,47 @@ describe('profile editor form ⇄ NetworkProfile', () => {
     expect(() => draftToNetwork({ ...EMPTY_DRAFT, host: 'p', port: '99999' })).toThrow(/^Port: must be from 1 to 65535$/)
   })
 
+  it('TLS to the origin: every mode (direct too) round-trips, is checked like the proxy CA files, and is validated by the protocol', () => {
+    const originTls = { caFiles: ['/etc/ssl/corp-root.pem', '/etc/ssl/corp-issuing.crt'], systemCa: true, insecure: true }
+    for (const n of [
+      { ...corp, originTls },
+      { mode: 'direct', originTls },
+      { mode: 'pac', pacUrl: 'http://wpad/p.pac', originTls: { systemCa: true } },
+      { mode: 'env', originTls: { caFiles: ['/ca.pem'] } },
+      { mode: 'system', originTls: { insecure: true } },
+    ] as NetworkProfile[]) {
+      expect(draftToNetwork(networkToDraft(n), n.name)).toEqual(n)
+      expect(() => validateCommand('profiles.save', { profile: { name: 'Office', network: { ...n, name: 'Office' } } })).not.toThrow()
+      // Nothing secret in it: kept as is without "Remember password".
+      expect((stripSecrets(n) as { originTls?: object }).originTls).toEqual(n.originTls)
+    }
+    expect(networkToDraft({ mode: 'direct', originTls })).toMatchObject({ originCaFiles: '/etc/ssl/corp-root.pem\n/etc/ssl/corp-issuing.crt', originSystemCa: true, originInsecure: true })
+    // An empty group adds nothing; switching mode keeps it (it applies to every mode).
+    expect(draftToNetwork({ ...EMPTY_DRAFT, mode: 'direct' })).toEqual({ mode: 'direct' })
+    expect(draftToNetwork({ ...networkToDraft({ ...corp, originTls }), mode: 'system' })).toMatchObject({ mode: 'system', originTls })
+    expect(sameNetwork({ mode: 'direct' }, { mode: 'direct', originTls: { systemCa: true } }, false)).toBe(false)
+    const errs = (d: Partial<NetDraft>): string[] => draftErrors({ ...EMPTY_DRAFT, mode: 'direct', ...d }).map((e) => `${e.field}|${e.message}`)
+    expect(errs({ originCaFiles: 'corp.pem\n/home/u/.ssh/id_rsa\n/ok.pem' })).toEqual([
+      'originCaFiles|Origin CA files: "corp.pem" is not an absolute path',
+      expect.stringMatching(/^originCaFiles\|Origin CA files: "\/home\/u\/\.ssh\/id_rsa" must name a PEM file/),
+    ])
+    expect(describeNetwork({ mode: 'direct', originTls: { caFiles: ['/ca.pem'], systemCa: true } })).toBe('Direct: no proxy · own CA for the origin · system CA store')
+    expect(describeNetwork({ ...corp, originTls: { insecure: true } })).toContain('proxy certificate not checked · origin certificate not checked')
+  })
+
+  it.each([
+    [{ mode: 'direct', originTls: { caFiles: ['corp.pem'] } }, 'params.profile.network.originTls.caFiles[0]: must be an absolute path'],
+    [{ mode: 'direct', originTls: { caFiles: ['/home/u/.env'] } }, 'params.profile.network.originTls.caFiles[0]: must name'],
+    [{ mode: 'env', originTls: { systemCa: 'yes' } }, 'params.profile.network.originTls.systemCa: must be true or false'],
+    [{ mode: 'system', originTls: { insecure: 1 } }, 'params.profile.network.originTls.insecure: must be true or false'],
+    [{ mode: 'pac', pacUrl: 'http://w/p.pac', originTls: { ca: 'PEM' } }, 'params.profile.network.originTls.ca: must be a list of PEM texts'],
+    // Client certificates for the origin stay with the connection's own TLS settings.
+    [{ mode: 'manual', proxy: { kind: 'http', host: 'h', port: 1 }, originTls: { certFile: '/c.pem' } }, 'params.profile.network.originTls.certFile: unknown parameter'],
+    [{ mode: 'direct', originTls: [] }, 'params.profile.network.originTls: must be an object'],
+  ])('originTls %j → WT_USAGE naming the field', (network, message) => {
+    expect(usage('profiles.save', { profile: { name: 'a', network } })).toContain(message)
+  })
+
   it('fills the fields from a proxy URL; a bad URL is named without its password', () => {
     expect(draftFromProxyUrl('socks5h://u%40x:p%3Aw@127.0.0.1')).toMatchObject({ mode: 'manual', kind: 'socks5h', host: '127.0.0.1', port: '1080', username: 'u@x', password: 'p:w' })
     expect(draftFromProxyUrl('proxy.corp:3128')).toMatchObject({ kind: 'http', host: 'proxy.corp', port: '3128' })
