@@ -220,7 +220,7 @@ describe('proxy lab', () => {
     expect(d.explanation).toContain('Wiretrace Lab Interception CA')
   })
 
-  it('a profile\'s originTls trusts the intercepting proxy\'s CA for every connection through it; without it the connection fails; systemCa says what this runtime can do', async () => {
+  it('a profile\'s originTls trusts the intercepting proxy\'s CA for every connection through it; without it the connection fails; osCaStore says what this runtime can do', async () => {
     const ca = makeCa('Office Origin CA')
     const o = await wsServer((ws) => ws.send('hello office'), { tls: ca.issue(['localhost']) })
     cleanup.push(() => o.close())
@@ -251,14 +251,14 @@ describe('proxy lab', () => {
     expect(loose.of('error')).toEqual([])
     expect(loose.of('tls')[0]!.authorized).toBe(false)
     // The OS store: Node 20 cannot read it, and says so instead of silently trusting less.
-    const sys = await run({ url, transport: 'ws', tls: { ca: [ca.caCert] }, network: via(l, undefined, { originTls: { systemCa: true } }), reconnect: { enabled: false } })
+    const sys = await run({ url, transport: 'ws', tls: { ca: [ca.caCert] }, network: via(l, undefined, { originTls: { osCaStore: true } }), reconnect: { enabled: false } })
     if (typeof (tls as { getCACertificates?: unknown }).getCACertificates === 'function') {
       // A runtime that reads the store: the lab's CA is not in it, so verification fails as usual.
       expect(sys.of('error')[0]!.code).toBe('WT_TLS_UNTRUSTED')
     } else {
       const e = sys.of('error')[0]!
       expect(e.code).toBe('WT_TLS_CONFIG')
-      expect(e.message).toMatch(/originTls\.systemCa: this runtime \(Node \d+\.\d+\.\d+\) cannot read the operating system's CA store/)
+      expect(e.message).toMatch(/originTls\.osCaStore: this runtime \(Node \d+\.\d+\.\d+\) cannot read the operating system's CA store/)
       expect(sys.of('tcp')).toEqual([])
     }
   })

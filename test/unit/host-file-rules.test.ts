@@ -65,7 +65,7 @@ describe('file names the host accepts from a command', () => {
     expect(refusal(...open(tls({ certFile: abs('c.pem'), keyFile: '/home/u/.ssh/id_ed25519' })))).toMatch(/spec\.network\.proxyTls\.keyFile: .*\.pem, \.crt, \.cer or \.key/)
     expect(refusal('profiles.save', { profile: { name: 'x', network: tls({ certFile: '/home/u/.env', key: 'PEM' }) } })).toMatch(/params\.profile\.network\.proxyTls\.certFile: /)
     // TLS to the origin, in every mode: the same rule.
-    expect(refusal(...open({ mode: 'direct', originTls: { caFiles: [abs('corp.pem')], systemCa: true } }))).toBe('')
+    expect(refusal(...open({ mode: 'direct', originTls: { caFiles: [abs('corp.pem')], osCaStore: true } }))).toBe('')
     expect(refusal(...open({ mode: 'direct', originTls: { caFiles: ['/etc/shadow'] } }))).toMatch(/spec\.network\.originTls\.caFiles\[0\]: .*\.pem, \.crt, \.cer or \.key/)
     expect(refusal(...save({ mode: 'env', originTls: { caFiles: ['rel.pem'] } }))).toMatch(/spec\.network\.originTls\.caFiles\[0\]: must be an absolute path/)
   })

@@ -261,8 +261,8 @@ describe('the adapter', () => {
     expect(err).toMatchObject({ code: 'WT_FILE_UNREADABLE', message: expect.stringMatching(/^proxyTls\.caFiles\[0\]: cannot read .*nope\.pem \(ENOENT\)/) })
     // TLS to the origin: its CA files too, in every mode (direct as well), added after inline CAs.
     fs.writeFileSync(path.join(dir, 'corp.pem'), 'CORP PEM')
-    const office: NetworkProfile = { mode: 'direct', originTls: { ca: ['INLINE'], caFiles: [path.join(dir, 'corp.pem')], systemCa: true } }
-    expect(readProxyTlsFiles(office)).toEqual({ mode: 'direct', originTls: { ca: ['INLINE', 'CORP PEM'], caFiles: [path.join(dir, 'corp.pem')], systemCa: true } })
+    const office: NetworkProfile = { mode: 'direct', originTls: { ca: ['INLINE'], caFiles: [path.join(dir, 'corp.pem')], osCaStore: true } }
+    expect(readProxyTlsFiles(office)).toEqual({ mode: 'direct', originTls: { ca: ['INLINE', 'CORP PEM'], caFiles: [path.join(dir, 'corp.pem')], osCaStore: true } })
     expect(readProxyTlsFiles({ ...n, originTls: { caFiles: [path.join(dir, 'corp.pem')] } })).toMatchObject({ proxyTls: { ca: ['CA PEM'] }, originTls: { ca: ['CORP PEM'] } })
     expect(() => readProxyTlsFiles({ mode: 'env', originTls: { caFiles: [path.join(dir, 'gone.pem')] } })).toThrow(/^originTls\.caFiles\[0\]: cannot read .*gone\.pem \(ENOENT\)/)
   })

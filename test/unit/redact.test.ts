@@ -28,12 +28,12 @@ describe('redactSpec', () => {
   it('shows the profile\'s origin CAs as [pem] (as proxyTls), keeping their file names and the switches', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
     for (const network of [
-      { mode: 'direct' as const, originTls: { ca: [pem, pem], caFiles: ['/etc/ssl/corp.pem'], systemCa: true, insecure: true } },
-      { mode: 'manual' as const, proxy: { kind: 'http' as const, host: 'p', port: 3128 }, originTls: { ca: [pem, pem], caFiles: ['/etc/ssl/corp.pem'], systemCa: true, insecure: true } },
+      { mode: 'direct' as const, originTls: { ca: [pem, pem], caFiles: ['/etc/ssl/corp.pem'], osCaStore: true, insecure: true } },
+      { mode: 'manual' as const, proxy: { kind: 'http' as const, host: 'p', port: 3128 }, originTls: { ca: [pem, pem], caFiles: ['/etc/ssl/corp.pem'], osCaStore: true, insecure: true } },
     ]) {
       const spec = { url: 'wss://h/', transport: 'ws' as const, tls: { ca: [pem] }, network }
       const out = redactSpec(spec)
-      expect(out.network!.originTls).toEqual({ ca: ['[pem]', '[pem]'], caFiles: ['/etc/ssl/corp.pem'], systemCa: true, insecure: true })
+      expect(out.network!.originTls).toEqual({ ca: ['[pem]', '[pem]'], caFiles: ['/etc/ssl/corp.pem'], osCaStore: true, insecure: true })
       expect(out.tls!.ca).toEqual(['[pem]'])
       expect(JSON.stringify(out)).not.toContain('MIIB')
       // The input is not changed.

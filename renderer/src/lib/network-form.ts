@@ -282,7 +282,7 @@ export function draftToNetwork(d: NetDraft, name?: string): NetworkProfile {
     const t: OriginTlsOptions = {}
     const cas = lines(d.originCaFiles)
     if (cas.length) t.caFiles = cas
-    if (d.originSystemCa) t.systemCa = true
+    if (d.originSystemCa) t.osCaStore = true
     if (d.originInsecure) t.insecure = true
     return Object.keys(t).length ? { originTls: t } : {}
   }
@@ -365,7 +365,7 @@ export function networkToDraft(n: NetworkProfile | undefined): NetDraft {
   const o = n.originTls
   if (o) {
     d.originCaFiles = (o.caFiles ?? []).join('\n')
-    d.originSystemCa = o.systemCa === true
+    d.originSystemCa = o.osCaStore === true
     d.originInsecure = o.insecure === true
   }
   return d

@@ -249,7 +249,7 @@ function originWords(n: NetworkProfile): string[] {
   const t = n.originTls
   const out: string[] = []
   if (t?.caFiles?.length || t?.ca?.length) out.push('own CA for the origin')
-  if (t?.systemCa) out.push('system CA store')
+  if (t?.osCaStore) out.push('system CA store')
   if (t?.insecure) out.push('origin certificate not checked')
   return out
 }

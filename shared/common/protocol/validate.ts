@@ -270,7 +270,7 @@ function checkProxyTls(v: unknown, path: string, opts: NetworkCheckOptions): voi
 /** TLS to the origin for every connection using the profile: CAs and switches, no client certificate. */
 function checkOriginTls(v: unknown, path: string, opts: NetworkCheckOptions): void {
   const o = obj(v, path)
-  noExtra(o, ['ca', 'caFiles', 'insecure', 'systemCa'], path)
+  noExtra(o, ['ca', 'caFiles', 'insecure', 'osCaStore'], path)
   if (o.ca !== undefined) {
     if (!Array.isArray(o.ca) || o.ca.length > 20) fail(`${path}.ca`, 'must be a list of PEM texts (at most 20)')
     o.ca.forEach((x, i) => str(x, `${path}.ca[${i}]`, 1024 * 1024))
@@ -280,7 +280,7 @@ function checkOriginTls(v: unknown, path: string, opts: NetworkCheckOptions): vo
     o.caFiles.forEach((x, i) => filePath(x, `${path}.caFiles[${i}]`, 'pem', opts))
   }
   if (o.insecure !== undefined) bool(o.insecure, `${path}.insecure`)
-  if (o.systemCa !== undefined) bool(o.systemCa, `${path}.systemCa`)
+  if (o.osCaStore !== undefined) bool(o.osCaStore, `${path}.osCaStore`)
 }
 
 /**

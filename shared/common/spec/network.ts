@@ -50,9 +50,9 @@ export interface OriginTlsOptions {
   /**
    * Also trust the operating system's CA store (not only Node's bundled roots). Needs a runtime
    * with tls.getCACertificates (Node 22.15+, Electron 45+); elsewhere the connection fails with
-   * WT_TLS_CONFIG. Not the connection's `tls.systemCa`, which is about the bundled roots.
+   * WT_TLS_CONFIG. (Named apart from the connection's `tls.systemCa`, which keeps Node's bundled roots.)
    */
-  systemCa?: boolean
+  osCaStore?: boolean
 }
 
 export type NetworkProfile =

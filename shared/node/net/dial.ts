@@ -44,14 +44,14 @@ export function osCaReader(): GetCaCertificates | undefined {
  */
 export function originTlsOptions(own: TlsOptions | undefined, network: DialRequest['network'], read: GetCaCertificates | undefined = osCaReader()): TlsOptions | undefined {
   const p = network?.originTls
-  if (!p || (!p.ca?.length && !p.insecure && !p.systemCa)) return own
+  if (!p || (!p.ca?.length && !p.insecure && !p.osCaStore)) return own
   const ca = [...(own?.ca ?? []), ...(p.ca ?? [])]
-  if (p.systemCa) {
+  if (p.osCaStore) {
     if (!read) {
       throw new WiretraceError(
         'WT_TLS_CONFIG',
-        `originTls.systemCa: this runtime (Node ${process.versions.node}) cannot read the operating system's CA store (tls.getCACertificates needs Node 22.15 or later, Electron 45 or later); add the CA's PEM file to the profile's origin CA files instead${network?.name ? ` (profile "${network.name}")` : ''}`,
-        { phase: 'tls', hop: 'origin', field: 'originTls.systemCa' },
+        `originTls.osCaStore: this runtime (Node ${process.versions.node}) cannot read the operating system's CA store (tls.getCACertificates needs Node 22.15 or later, Electron 45 or later); add the CA's PEM file to the profile's origin CA files instead${network?.name ? ` (profile "${network.name}")` : ''}`,
+        { phase: 'tls', hop: 'origin', field: 'originTls.osCaStore' },
       )
     }
     ca.push(...read('system'))

@@ -144,11 +144,11 @@ describe('profile editor form ⇄ NetworkProfile', () => {
   })
 
   it('TLS to the origin: every mode (direct too) round-trips, is checked like the proxy CA files, and is validated by the protocol', () => {
-    const originTls = { caFiles: ['/etc/ssl/corp-root.pem', '/etc/ssl/corp-issuing.crt'], systemCa: true, insecure: true }
+    const originTls = { caFiles: ['/etc/ssl/corp-root.pem', '/etc/ssl/corp-issuing.crt'], osCaStore: true, insecure: true }
     for (const n of [
       { ...corp, originTls },
       { mode: 'direct', originTls },
-      { mode: 'pac', pacUrl: 'http://wpad/p.pac', originTls: { systemCa: true } },
+      { mode: 'pac', pacUrl: 'http://wpad/p.pac', originTls: { osCaStore: true } },
       { mode: 'env', originTls: { caFiles: ['/ca.pem'] } },
       { mode: 'system', originTls: { insecure: true } },
     ] as NetworkProfile[]) {
@@ -161,20 +161,20 @@ describe('profile editor form ⇄ NetworkProfile', () => {
     // An empty group adds nothing; switching mode keeps it (it applies to every mode).
     expect(draftToNetwork({ ...EMPTY_DRAFT, mode: 'direct' })).toEqual({ mode: 'direct' })
     expect(draftToNetwork({ ...networkToDraft({ ...corp, originTls }), mode: 'system' })).toMatchObject({ mode: 'system', originTls })
-    expect(sameNetwork({ mode: 'direct' }, { mode: 'direct', originTls: { systemCa: true } }, false)).toBe(false)
+    expect(sameNetwork({ mode: 'direct' }, { mode: 'direct', originTls: { osCaStore: true } }, false)).toBe(false)
     const errs = (d: Partial<NetDraft>): string[] => draftErrors({ ...EMPTY_DRAFT, mode: 'direct', ...d }).map((e) => `${e.field}|${e.message}`)
     expect(errs({ originCaFiles: 'corp.pem\n/home/u/.ssh/id_rsa\n/ok.pem' })).toEqual([
       'originCaFiles|Origin CA files: "corp.pem" is not an absolute path',
       expect.stringMatching(/^originCaFiles\|Origin CA files: "\/home\/u\/\.ssh\/id_rsa" must name a PEM file/),
     ])
-    expect(describeNetwork({ mode: 'direct', originTls: { caFiles: ['/ca.pem'], systemCa: true } })).toBe('Direct: no proxy · own CA for the origin · system CA store')
+    expect(describeNetwork({ mode: 'direct', originTls: { caFiles: ['/ca.pem'], osCaStore: true } })).toBe('Direct: no proxy · own CA for the origin · system CA store')
     expect(describeNetwork({ ...corp, originTls: { insecure: true } })).toContain('proxy certificate not checked · origin certificate not checked')
   })
 
   it.each([
     [{ mode: 'direct', originTls: { caFiles: ['corp.pem'] } }, 'params.profile.network.originTls.caFiles[0]: must be an absolute path'],
     [{ mode: 'direct', originTls: { caFiles: ['/home/u/.env'] } }, 'params.profile.network.originTls.caFiles[0]: must name'],
-    [{ mode: 'env', originTls: { systemCa: 'yes' } }, 'params.profile.network.originTls.systemCa: must be true or false'],
+    [{ mode: 'env', originTls: { osCaStore: 'yes' } }, 'params.profile.network.originTls.osCaStore: must be true or false'],
     [{ mode: 'system', originTls: { insecure: 1 } }, 'params.profile.network.originTls.insecure: must be true or false'],
     [{ mode: 'pac', pacUrl: 'http://w/p.pac', originTls: { ca: 'PEM' } }, 'params.profile.network.originTls.ca: must be a list of PEM texts'],
     // Client certificates for the origin stay with the connection's own TLS settings.
