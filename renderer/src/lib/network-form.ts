@@ -180,6 +180,14 @@ function lines(text: string): string[] {
     .filter(Boolean)
 }
 
+/** CA file lines the host will read: absolute paths to PEM-named files only (hostFileProblem, as the host checks). */
+function caFileErrors(text: string, field: 'caFiles' | 'originCaFiles', err: (field: 'caFiles' | 'originCaFiles', message: string) => void): void {
+  for (const f of lines(text)) {
+    const problem = isAbsolutePath(f) ? hostFileProblem(f, 'pem') : 'is not an absolute path'
+    if (problem) err(field, `"${f}" ${problem}`)
+  }
+}
+
 /** Every problem in the draft, each naming its field. Empty when it can be used. */
 export function draftErrors(d: NetDraft): FieldError[] {
   const out: FieldError[] = []
@@ -196,11 +204,7 @@ export function draftErrors(d: NetDraft): FieldError[] {
     else if (port && (Number(port) < 1 || Number(port) > 65535)) err('port', 'must be from 1 to 65535')
   }
   if (usesProxyTls(d)) {
-    // The host reads these files: absolute paths to PEM-named files only (hostFileProblem, as it checks).
-    for (const f of lines(d.caFiles)) {
-      if (!isAbsolutePath(f)) err('caFiles', `"${f}" is not an absolute path`)
-      else if (hostFileProblem(f, 'pem')) err('caFiles', `"${f}" ${hostFileProblem(f, 'pem')}`)
-    }
+    caFileErrors(d.caFiles, 'caFiles', err)
     for (const k of ['certFile', 'keyFile'] as const) {
       const f = d[k].trim()
       if (f && !isAbsolutePath(f)) err(k, 'must be an absolute path')
@@ -210,11 +214,7 @@ export function draftErrors(d: NetDraft): FieldError[] {
     if (d.keyFile.trim() && !d.certFile.trim()) err('certFile', 'needed with the client key')
     if (d.servername.trim() && /[\s/@]/.test(d.servername.trim())) err('servername', 'must be a host name')
   }
-  // TLS to the origin: the same file rule as the proxy CA files.
-  for (const f of lines(d.originCaFiles)) {
-    if (!isAbsolutePath(f)) err('originCaFiles', `"${f}" is not an absolute path`)
-    else if (hostFileProblem(f, 'pem')) err('originCaFiles', `"${f}" ${hostFileProblem(f, 'pem')}`)
-  }
+  caFileErrors(d.originCaFiles, 'originCaFiles', err)
   if (d.mode === 'pac') {
     const src = d.pacSource.trim()
     if (!src) err('pacSource', 'enter a URL (http://wpad/proxy.pac) or an absolute file path')
