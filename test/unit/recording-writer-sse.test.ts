@@ -121,6 +121,32 @@ describe('RecordingWriter, sse.event', () => {
     expect(got).toEqual(evs.map((e) => JSON.stringify(e)))
   })
 
+  it('seq counted up digit by digit and a timestamp shared by one read stay exact: carries, jumps, two connections, huge values', () => {
+    // The worker keeps the last SSE seq as digits and counts up in place, and keeps the
+    // `,"ts":…,"conn":…` bytes for runs of events with the same ts (one socket read's events).
+    const files = [tmpFile(), tmpFile()]
+    const writers = files.map((f) => new RecordingWriter(f, HEADER, { ringBytes: 64 * 1024, flushBytes: 16 * 1024 }))
+    const expected: string[][] = [[], []]
+    const seqs: number[] = []
+    for (let i = 0; i <= 12_000; i++) seqs.push(i)
+    // Jumps (other events took seqs between), a step back to fewer digits, and values near and past 2^31.
+    seqs.push(12_050, 12_051, 99_999, 100_000, 100_001, 2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 53 - 1, 7, 8)
+    let ts = 1795761355881.125
+    for (let n = 0; n < seqs.length; n++) {
+      // Runs of 1-40 events share a timestamp; some timestamps are whole milliseconds.
+      if (n % 37 === 0 || n % 11 === 0) ts = n % 3 === 0 ? Math.round(ts + 7) : Math.round((ts + 0.337) * 1000) / 1000
+      // Runs on one connection then the other, so seqs count up across every digit carry on both.
+      const k = Math.floor(n / 23) % 2
+      // A recording may hold several connections: now and then another one, at the same ts.
+      const conn = n % 101 === 100 ? 'c3-other' : k ? 'c2-bb' : 'c1-a'
+      const ev = { seq: seqs[n]!, ts, conn, type: 'sse.event', id: String(n), event: 'message', data: `d${n}`, lastEventId: String(n), size: 10 } as SseEvent
+      expected[k]!.push(JSON.stringify(ev))
+      writers[k]!.write(ev)
+    }
+    for (const w of writers) w.close()
+    for (let k = 0; k < 2; k++) expect(lines(files[k]!)).toEqual(expected[k])
+  })
+
   it('data copied from the wire bytes the parser points at gives the same lines, at any chunking, invalid UTF-8 included', () => {
     // A stream with every kind of data line: ASCII runs of every length and alignment, quotes,
     // backslashes, control bytes, valid multi-byte UTF-8, invalid bytes (lone continuation,

@@ -143,6 +143,13 @@ function register(id) {
         events: 0,
         conn: words(new Uint8Array(0)),
         sseConn: words(new Uint8Array(0)),
+        // `,"ts":T` + sseConn for the last SSE timestamp T (events parsed from one socket read share it).
+        sseTs: -1,
+        sseTsConn: words(new Uint8Array(0)),
+        // The last seq printed for an SSE event, as digits (the next one is mostly one more).
+        seqVal: -2,
+        seqDigits: new Uint8Array(24),
+        seqLen: 0,
         h2Conn: words(new Uint8Array(0)),
         // The JSON of the response headers the next K_H2 response prints (a K_H2HDR record).
         h2Headers: words(new Uint8Array(0)),
@@ -349,6 +356,47 @@ function putStr(a, p, p0, e0) {
   return q + 1
 }
 
+const tsScratch = Buffer.alloc(64)
+tsScratch.set(K_TS)
+/** Caches `,"ts":T,"conn":…,"type":"sse.event"` for SSE timestamp `ts` (one socket read's events share it). */
+function sseTsConn(w, ts) {
+  // Not put(): it writes through the arena's DataView.
+  const n = putTs(tsScratch, K_TS.length, ts)
+  const b = new Uint8Array(n + w.sseConn.length)
+  b.set(tsScratch.subarray(0, n))
+  b.set(w.sseConn, n)
+  w.sseTsConn = words(b)
+  w.sseTs = ts
+}
+
+/**
+ * An SSE event's seq: events of one connection mostly follow each other, so the last one's
+ * digits are kept and counted up in place (a carry at most ripples through them); anything else
+ * is printed afresh.
+ */
+function putSeq(a, p, w, seq) {
+  if (!(seq >= 0 && seq < 0x7fffffff && Math.floor(seq) === seq)) {
+    w.seqVal = -2
+    return putNum(a, p, seq)
+  }
+  const d = w.seqDigits
+  let n = w.seqLen
+  if (seq === w.seqVal + 1) {
+    let k = n - 1
+    while (k >= 0 && d[k] === 57) d[k--] = 48
+    if (k >= 0) d[k]++
+    else {
+      // 99 -> 100: one more digit.
+      d.copyWithin(1, 0, n)
+      d[0] = 49
+      n = w.seqLen = n + 1
+    }
+  } else n = w.seqLen = putNum(d, 0, seq)
+  w.seqVal = seq
+  for (let i = 0; i < n; i++) a[p + i] = d[i]
+  return p + n
+}
+
 /** Encodes one sse.event record (at ring offset o) as its JSON line; keys in the SSE transport's order. */
 function encodeSse(w, o, hdr, len) {
   // Room for the worst case: JSON escapes take up to 6 bytes per byte (lastEventId may repeat the id).
@@ -358,9 +406,10 @@ function encodeSse(w, o, hdr, len) {
   startEvent(w)
   let p = pos
   const fo = o >> 3
-  p = putNum(a, put(a, p, K_SEQ), f64[fo + 2])
-  p = putTs(a, put(a, p, K_TS), f64[fo + 3])
-  p = put(a, p, w.sseConn)
+  p = putSeq(a, put(a, p, K_SEQ), w, f64[fo + 2])
+  const ts = f64[fo + 3]
+  if (ts !== w.sseTs) sseTsConn(w, ts)
+  p = put(a, p, w.sseTsConn)
   let s = o + SSE_HEAD
   let idAt = 0
   let idEnd = 0
@@ -467,7 +516,10 @@ function handle(o) {
       if (w) {
         const b = words(new Uint8Array(u8.subarray(o + RAW_HEAD, o + RAW_HEAD + len)))
         const sub = hdr & 0xf0
-        if (sub === CONN_SSE) w.sseConn = b
+        if (sub === CONN_SSE) {
+          w.sseConn = b
+          w.sseTs = -1
+        }
         else if (sub === CONN_H2) w.h2Conn = b
         else w.conn = b
       }
