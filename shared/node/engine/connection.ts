@@ -101,7 +101,8 @@ export class Connection {
     this.writer?.write(ev)
     const t = ev.type
     let diagnosis: EventDraft | null = null
-    if (t !== 'ws.message' && t !== 'sse.event' && t !== 'chunk' && t !== 'stream.line' && t !== 'stream.data') {
+    // The data events (and HTTP/2's four per stream) change neither the summary nor a diagnosis.
+    if (t !== 'ws.message' && t !== 'sse.event' && t !== 'chunk' && t !== 'stream.line' && t !== 'stream.data' && t !== 'h2.stream') {
       applySummary(this.summaryState, ev)
       if (t === 'conn.state') this.attempts = Math.max(this.attempts, (ev as { attempt: number }).attempt)
       // Diagnoses that follow from a sequence of events (Upgrade stripped, idle cut) are made live.

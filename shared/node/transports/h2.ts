@@ -105,8 +105,8 @@ export function createH2Transport(ctx: TransportContext): Transport {
   let stopped = false
   let pingTimer: NodeJS.Timeout | null = null
   let settle: ((r: { exit: number; reason: string }) => void) | null = null
-  const live = new Set<http2.ClientHttp2Stream>()
-  const recs = new Map<http2.ClientHttp2Stream, LiveRec>()
+  /** Streams in flight, by their records (a stream reaches its record through K_REC: no map lookup per callback). */
+  const live = new Set<LiveRec>()
   let sweepTimer: NodeJS.Timeout | null = null
   const sentCache = new Map<string, HeaderPairs>()
   /** Request headers per path (at most paths.length entries). */
@@ -279,7 +279,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
       })
       s.on('close', () => {
         clearTimeout(settingsTimer)
-        for (const st of live) st.destroy()
+        for (const r of live) r.st.destroy()
         if (stopped) return done(0, 'stopped')
         if (finished < totalStreams && !connectionLost) {
           const code: ErrorCode = lastStreamError ?? 'WT_CONNECTION_CLOSED'
@@ -298,7 +298,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
       function startSweep(): void {
         sweepTimer = setInterval(() => {
           const now = mono()
-          for (const r of recs.values()) {
+          for (const r of live) {
             if (!r.gotResponse) {
               if (!r.quietWarned && now - r.openedAt >= timeoutMs) {
                 r.quietWarned = true
@@ -369,7 +369,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
       // Per-stream listeners are shared functions (node calls them with `this` = the stream) and
       // per-stream state lives in one record: no closures per stream, which matters at 20,000 streams.
       const recOf = (st: http2.ClientHttp2Stream): LiveRec => {
-        const r = recs.get(st)!
+        const r = (st as StreamWithRec)[K_REC]!
         if (!r.id) r.id = st.id ?? 0
         return r
       }
@@ -446,8 +446,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
         const r = recOf(this)
         const id = r.id
         flushData(r)
-        recs.delete(this)
-        live.delete(this)
+        live.delete(r)
         finished++
         const code = this.rstCode ?? 0
         if (code !== C.NGHTTP2_NO_ERROR || (!this.readableEnded && !stopped)) {
@@ -486,7 +485,6 @@ export function createH2Transport(ctx: TransportContext): Transport {
           emit({ type: 'error', conn, code: 'WT_H2_PROTOCOL', phase: 'open', message: `cannot open a stream for ${path}: ${(e as Error).message}`, fatal: false })
           return maybeEnd()
         }
-        live.add(st)
         c.msgsOut++
         if (body) {
           st.end(body)
@@ -494,7 +492,9 @@ export function createH2Transport(ctx: TransportContext): Transport {
         }
         const at = mono()
         c.lastOutAt = at
-        recs.set(st, { openedAt: at, lastData: 0, gotResponse: false, quietWarned: false, path, id: 0, st, headers, dSizes: null, dTimes: null, dBytes: 0, dFirst: 0, dQueued: false })
+        const rec: LiveRec = { openedAt: at, lastData: 0, gotResponse: false, quietWarned: false, path, id: 0, st, headers, dSizes: null, dTimes: null, dBytes: 0, dFirst: 0, dQueued: false }
+        ;(st as StreamWithRec)[K_REC] = rec
+        live.add(rec)
         // 'ready' may already have fired inside request() when the session was up.
         if (st.id) onReady.call(st)
         else st.on('ready', onReady) // fires once; on() avoids once()'s wrapper closure per stream
@@ -555,7 +555,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
       stopped = true
       const s = session
       if (!s || s.closed) return done(0, 'closed')
-      for (const st of live) st.close(C.NGHTTP2_CANCEL)
+      for (const r of live) r.st.close(C.NGHTTP2_CANCEL)
       s.close()
       setTimeout(() => {
         if (!s.destroyed) s.destroy()
@@ -580,6 +580,10 @@ export function createH2Transport(ctx: TransportContext): Transport {
     },
   }
 }
+
+/** A stream's record, kept on the stream itself (one property, the same for every stream). */
+const K_REC = Symbol('wiretrace.h2.rec')
+type StreamWithRec = http2.ClientHttp2Stream & { [K_REC]?: LiveRec }
 
 interface LiveRec {
   openedAt: number
