@@ -143,8 +143,9 @@ function register(id) {
         events: 0,
         conn: words(new Uint8Array(0)),
         sseConn: words(new Uint8Array(0)),
-        // `,"ts":T` + sseConn for the last SSE timestamp T (events parsed from one socket read share it).
-        sseTs: -1,
+        // `,"ts":T` + sseConn for the last SSE timestamp T (events parsed from one socket read share it);
+        // NaN: none yet (it equals nothing).
+        sseTs: NaN,
         sseTsConn: words(new Uint8Array(0)),
         // The last seq printed for an SSE event, as digits (the next one is mostly one more).
         seqVal: -2,
@@ -518,7 +519,7 @@ function handle(o) {
         const sub = hdr & 0xf0
         if (sub === CONN_SSE) {
           w.sseConn = b
-          w.sseTs = -1
+          w.sseTs = NaN
         }
         else if (sub === CONN_H2) w.h2Conn = b
         else w.conn = b
