@@ -554,6 +554,32 @@ describe('network profiles in Chromium', () => {
     expect(saved().profiles).toEqual([])
   })
 
+  it('a target saved with a token in its URL keeps the parameter, not the token, and asks for it', async () => {
+    const TOKEN = 'SekretTok-4711'
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/echo?room=1&access_token=${TOKEN}`)
+    await page.getByRole('button', { name: 'Options' }).click()
+    await page.getByLabel('Name', { exact: true }).fill('Echo with token')
+    expect(await page.getByText('Remember passwords and tokens').count()).toBe(1)
+    await page.getByRole('button', { name: 'Save target' }).click()
+    const saved = page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'Echo with token', exact: true })
+    await saved.waitFor()
+    const text = fs.readFileSync(path.join(tmp, 'targets.json'), 'utf8')
+    expect(text).not.toContain(TOKEN)
+    expect(text).toContain('/echo?room=1&access_token="')
+    await page.getByRole('button', { name: 'Options' }).click()
+    await page.reload()
+    await page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'Echo with token', exact: true }).click()
+    await page.getByText(`needs the value of the URL's access_token (it was not saved)`).waitFor()
+    await expect(page.getByRole('textbox', { name: 'URL' }).inputValue()).resolves.toBe(`${demo.wsUrl}/echo?room=1&access_token=`)
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await expect(page.locator('.composer .error').textContent()).resolves.toBe('URL parameter access_token: enter its value after "access_token=" (it was not saved), or remove it')
+    await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/echo?room=1&access_token=${TOKEN}`)
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await page.getByTestId('conn-state').filter({ hasText: /open/ }).waitFor({ timeout: 10_000 })
+    await page.getByRole('button', { name: 'Close', exact: true }).click()
+    await page.getByTestId('conn-state').filter({ hasText: /closed 1000/ }).waitFor({ timeout: 10_000 })
+  })
+
   it('raised no page errors', () => {
     expect((page as unknown as { wtErrors: string[] }).wtErrors).toEqual([])
   })

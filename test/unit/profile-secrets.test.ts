@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { hasSecrets, stripSecrets, urlWithoutPassword } from '../../shared/common/protocol/profiles.ts'
 import { specHasSecrets, stripSpecSecrets } from '../../shared/node/hosts/profiles.ts'
+import { emptySecretParams } from '../../shared/common/protocol/profiles.ts'
 import { MASK, redactUserinfo } from '../../shared/common/redact.ts'
 import type { ConnectionSpec, NetworkProfile } from '../../shared/common/spec/index.ts'
 
@@ -115,5 +116,24 @@ describe('a saved target', () => {
     expect(specHasSecrets({ ...base, headers: [['Authorization', ''], ['X-Trace', 'abc']] })).toBe(false)
     // A key without an inline certificate: only the key goes.
     expect(stripSpecSecrets({ ...base, tls: { key: 'K', servername: 'x' } }).tls).toEqual({ servername: 'x' })
+  })
+  it('keeps no token query value: the parameter stays, empty, and is named as the one to fill in', () => {
+    const url = 'wss://example.test/feed?room=r1&access_token=Tok1;sig=S%2Bg&Token=T2#frag'
+    const base: ConnectionSpec = { url, transport: 'ws' }
+    expect(specHasSecrets(base)).toBe(true)
+    const s = stripSpecSecrets(base)
+    // Values emptied where they stand; names, order, separators, the fragment and the rest as written.
+    expect(s.url).toBe('wss://example.test/feed?room=r1&access_token=;sig=&Token=#frag')
+    for (const secret of ['Tok1', 'S%2Bg', 'T2']) expect(s.url).not.toContain(secret)
+    expect(specHasSecrets(s)).toBe(false)
+    expect(emptySecretParams(s.url)).toEqual(['access_token', 'sig', 'Token'])
+    expect(emptySecretParams(url)).toEqual([])
+    // Nothing to strip: the URL stays byte for byte (no re-serialising).
+    for (const u of ['wss://example.test/feed?room=r1&tokens=1&x=%41', 'wss://example.test/feed?token', 'wss://example.test/a?b#token=x', 'wss://bob@example.test/?=v']) {
+      expect(stripSpecSecrets({ url: u, transport: 'ws' }).url, u).toBe(u)
+      expect(specHasSecrets({ url: u, transport: 'ws' }), u).toBe(false)
+    }
+    // With a password too, and a query that holds an "@".
+    expect(stripSpecSecrets({ url: 'wss://bob:pw@example.test/s?owner=me@x&key=K9', transport: 'ws' }).url).toBe('wss://bob@example.test/s?owner=me@x&key=')
   })
 })

@@ -1,6 +1,6 @@
 /** The composer's form and its translation to a ConnectionSpec (pure, tested). */
 import type { ConnectionSpec, NetworkProfile, Transport } from '../../../shared/common/spec/index.ts'
-import { isSecretHeader, profileAuth, specHasSecrets, type SavedProfile } from '../../../shared/common/protocol/profiles.ts'
+import { emptySecretParams, isSecretHeader, profileAuth, specHasSecrets, type SavedProfile } from '../../../shared/common/protocol/profiles.ts'
 import { inferTransport, parseHeaderLines } from './format.ts'
 import { draftFromProxyUrl, draftToNetwork, sameNetwork } from './network-form.ts'
 
@@ -110,6 +110,9 @@ export function effectiveTransport(form: Pick<ComposerForm, 'transport' | 'url'>
 export function formToSpec(form: ComposerForm, profiles: readonly SavedProfile[] = []): ConnectionSpec {
   const url = form.url.trim()
   if (!url) throw new Error('Enter a URL to connect to (e.g. ws://127.0.0.1:8080/ or https://example.com/events)')
+  // A saved target keeps ?token=, ?access_token=… with an empty value unless its secrets were remembered: never sent empty.
+  const params = emptySecretParams(url)
+  if (params.length) throw new Error(`URL parameter ${params[0]}: enter its value after "${params[0]}=" (it was not saved), or remove it`)
   const transport = effectiveTransport(form)
   const spec: ConnectionSpec = { url, transport }
   if (form.name.trim()) spec.name = form.name.trim()

@@ -128,16 +128,34 @@ export function urlWithoutPassword(url: string): string {
   return url.slice(0, colon) + url.slice(span.at)
 }
 
-function isSecretParam(part: string): boolean {
+function paramName(part: string): string | null {
   const eq = part.indexOf('=')
-  if (eq <= 0) return false
+  if (eq <= 0) return null
   let name = part.slice(0, eq)
   try {
     name = decodeURIComponent(name.replace(/\+/g, ' '))
   } catch {
     // a malformed escape: compare the raw name
   }
-  return SECRET_QUERY_PARAMS.has(name.toLowerCase())
+  return name
+}
+
+function isSecretParam(part: string): boolean {
+  const name = paramName(part)
+  return name !== null && SECRET_QUERY_PARAMS.has(name.toLowerCase())
+}
+
+/**
+ * The URL's query split as written: [param, sep, param, sep, ...] between `q` (the "?") and `end`
+ * (the "#" or the end), found after the userinfo (an "@" or "?" in a password is not the query).
+ */
+function querySpan(url: string): { q: number; end: number; parts: string[] } | null {
+  const span = userinfoSpan(url)
+  const q = url.indexOf('?', span ? span.at : 0)
+  if (q < 0) return null
+  const hash = url.indexOf('#', q)
+  const end = hash < 0 ? url.length : hash
+  return { q, end, parts: url.slice(q + 1, end).split(/([&;])/) }
 }
 
 /**
@@ -147,12 +165,9 @@ function isSecretParam(part: string): boolean {
  */
 export function urlWithoutSecrets(url: string): string {
   const out = urlWithoutPassword(url)
-  const span = userinfoSpan(out)
-  const q = out.indexOf('?', span ? span.at : 0)
-  if (q < 0) return out
-  const hash = out.indexOf('#', q)
-  const end = hash < 0 ? out.length : hash
-  const parts = out.slice(q + 1, end).split(/([&;])/)
+  const qs = querySpan(out)
+  if (!qs) return out
+  const { q, end, parts } = qs
   // [param, sep, param, sep, ...]: a removed parameter takes the separator before it (after it, when first).
   const kept: string[] = []
   for (let i = 0; i < parts.length; i += 2) {
@@ -163,6 +178,38 @@ export function urlWithoutSecrets(url: string): string {
   const query = kept.join('')
   if (query === out.slice(q + 1, end)) return out
   return out.slice(0, q) + (query ? `?${query}` : '') + out.slice(end)
+}
+
+/**
+ * A target's URL with the values of its token query parameters (SECRET_QUERY_PARAMS) emptied
+ * where they stand (`?room=1&token=`): the names stay so the composer can ask for them; the rest
+ * stays as written.
+ */
+export function urlWithEmptySecretParams(url: string): string {
+  const qs = querySpan(url)
+  if (!qs) return url
+  const { q, end, parts } = qs
+  let changed = false
+  for (let i = 0; i < parts.length; i += 2) {
+    const part = parts[i]!
+    const eq = part.indexOf('=')
+    if (eq < 0 || eq === part.length - 1 || !isSecretParam(part)) continue
+    parts[i] = part.slice(0, eq + 1)
+    changed = true
+  }
+  return changed ? url.slice(0, q + 1) + parts.join('') + url.slice(end) : url
+}
+
+/** The token query parameters of `url` whose value is empty: what a target saved without its secrets needs filled in. */
+export function emptySecretParams(url: string): string[] {
+  const qs = querySpan(url)
+  if (!qs) return []
+  const out: string[] = []
+  for (let i = 0; i < qs.parts.length; i += 2) {
+    const part = qs.parts[i]!
+    if (part.endsWith('=') && isSecretParam(part)) out.push(paramName(part)!)
+  }
+  return out
 }
 
 /**
@@ -212,19 +259,20 @@ export function isSecretHeader(name: string): boolean {
  * inline private key or PKCS#12 bundle, a key passphrase, or a secret of its network profile.
  */
 export function specHasSecrets(spec: ConnectionSpec): boolean {
-  if (urlWithoutPassword(spec.url) !== spec.url) return true
+  if (urlWithoutPassword(spec.url) !== spec.url || urlWithEmptySecretParams(spec.url) !== spec.url) return true
   if (spec.headers?.some(([k, v]) => v !== '' && isSecretHeader(k))) return true
   if (spec.tls?.passphrase || spec.tls?.key || spec.tls?.pfx) return true
   return !!spec.network && hasSecrets(spec.network)
 }
 
 /**
- * The spec without its secrets: the URL's password (the user name stays), secret header values
- * (the header stays, empty, so the composer shows what to fill in), the inline private key with
- * its inline certificate, the PKCS#12 bundle, the key passphrase, and the network's secrets.
+ * The spec without its secrets: the URL's password (the user name stays), the values of its
+ * token query parameters and of secret headers (the parameter and the header stay, empty, so the
+ * composer shows what to fill in), the inline private key with its inline certificate, the
+ * PKCS#12 bundle, the key passphrase, and the network's secrets.
  */
 export function stripSpecSecrets(spec: ConnectionSpec): ConnectionSpec {
-  const out: ConnectionSpec = { ...spec, url: urlWithoutPassword(spec.url) }
+  const out: ConnectionSpec = { ...spec, url: urlWithEmptySecretParams(urlWithoutPassword(spec.url)) }
   if (spec.headers) out.headers = spec.headers.map(([k, v]) => [k, isSecretHeader(k) ? '' : v])
   if (spec.network) out.network = stripSecrets(spec.network)
   if (spec.tls && (spec.tls.passphrase !== undefined || spec.tls.key !== undefined || spec.tls.pfx !== undefined)) {

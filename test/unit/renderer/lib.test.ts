@@ -183,6 +183,19 @@ describe('status and hints', () => {
   })
 })
 
+describe('composer: a saved target whose URL token was not kept', () => {
+  it('refuses to connect with the emptied ?token=, naming it; filled in, the URL goes as typed', () => {
+    const f = specToForm({ url: 'wss://h/s?room=1&access_token=', transport: 'ws' })
+    expect(f.url).toBe('wss://h/s?room=1&access_token=')
+    expect(() => formToSpec(f)).toThrow('URL parameter access_token: enter its value after "access_token=" (it was not saved), or remove it')
+    expect(formToSpec({ ...f, url: 'wss://h/s?room=1&access_token=abc' }).url).toBe('wss://h/s?room=1&access_token=abc')
+    // Not a token parameter, or no value at all: as typed.
+    expect(formToSpec({ ...f, url: 'wss://h/s?room=&token' }).url).toBe('wss://h/s?room=&token')
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s?room=1&access_token=abc' })).toBe(true)
+    expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s?room=1&access_token=' })).toBe(false)
+  })
+})
+
 describe('composer: a saved target whose secret header values were not kept', () => {
   // As targets.json keeps it with "Remember password" off: the names, empty values.
   const stored = { url: 'wss://h/s', transport: 'ws' as const, headers: [['Authorization', ''], ['X-Trace', '1'], ['Cookie', '']] as Array<[string, string]> }
