@@ -571,8 +571,15 @@ describe('network profiles in Chromium', () => {
     await page.getByRole('region', { name: 'Targets' }).getByRole('button', { name: 'Echo with token', exact: true }).click()
     await page.getByText(`needs the value of the URL's access_token (it was not saved)`).waitFor()
     await expect(page.getByRole('textbox', { name: 'URL' }).inputValue()).resolves.toBe(`${demo.wsUrl}/echo?room=1&access_token=`)
+    // The caret waits where the token goes.
+    const caret = await page.evaluate(() => {
+      const el = document.activeElement as HTMLInputElement | null
+      return el && el.getAttribute('aria-label') === 'URL' ? [el.selectionStart, el.value.length] : null
+    })
+    expect(caret).toEqual([`${demo.wsUrl}/echo?room=1&access_token=`.length, `${demo.wsUrl}/echo?room=1&access_token=`.length])
     await page.getByRole('button', { name: 'Connect' }).click()
     await expect(page.locator('.composer .error').textContent()).resolves.toBe('URL parameter access_token: enter its value after "access_token=" (it was not saved), or remove it')
+    await shot(page, '28-target-token-asked')
     await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/echo?room=1&access_token=${TOKEN}`)
     await page.getByRole('button', { name: 'Connect' }).click()
     await page.getByTestId('conn-state').filter({ hasText: /open/ }).waitFor({ timeout: 10_000 })

@@ -183,6 +183,26 @@ export function networkToChoice(n: NetworkProfile | undefined, profiles: readonl
 }
 
 /**
+ * Where the caret goes to fill in a token a saved target did not keep: just after the first
+ * token query parameter's "=" with nothing after it (`?room=1&access_token=|`), or -1.
+ */
+export function emptySecretParamCaret(url: string): number {
+  const names = new Set(emptySecretParams(url))
+  if (names.size === 0) return -1
+  const re = /[?&;]([^=&;#]+)=(?=[&;#]|$)/g
+  for (let m = re.exec(url); m; m = re.exec(url)) {
+    let name = m[1]!
+    try {
+      name = decodeURIComponent(name.replace(/\+/g, ' '))
+    } catch {
+      // a malformed escape: the raw name, as emptySecretParams compares it
+    }
+    if (names.has(name)) return m.index + m[0].length
+  }
+  return -1
+}
+
+/**
  * The secret headers (Authorization, Proxy-Authorization, Cookie, API keys) whose value is
  * empty: what a target saved without "Remember password" needs filled in before connecting.
  */

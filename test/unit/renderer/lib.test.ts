@@ -4,7 +4,7 @@ import type { WiretraceEvent } from '../../../shared/common/events/index.ts'
 import { toRow } from '../../../renderer/src/lib/rows.ts'
 import { compileFilter, EMPTY_FILTER, FilterEditor, type FilterSpec } from '../../../renderer/src/lib/filter.ts'
 import { formatRelative, hexDump, inferTransport, parseHeaderLines, prettyJson, payloadBytes } from '../../../renderer/src/lib/format.ts'
-import { DEFAULT_FORM, formHasSecrets, formToSpec, missingSecretHeaders, parseProxyUrl, specToForm } from '../../../renderer/src/lib/spec-form.ts'
+import { DEFAULT_FORM, emptySecretParamCaret, formHasSecrets, formToSpec, missingSecretHeaders, parseProxyUrl, specToForm } from '../../../renderer/src/lib/spec-form.ts'
 import { buildWaterfall } from '../../../renderer/src/lib/waterfall.ts'
 import { stateLine } from '../../../renderer/src/lib/status.ts'
 import { errorBanner } from '../../../renderer/src/lib/hints.ts'
@@ -193,6 +193,13 @@ describe('composer: a saved target whose URL token was not kept', () => {
     expect(formToSpec({ ...f, url: 'wss://h/s?room=&token' }).url).toBe('wss://h/s?room=&token')
     expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s?room=1&access_token=abc' })).toBe(true)
     expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s?room=1&access_token=' })).toBe(false)
+  })
+
+  it('puts the caret right after the first emptied token parameter', () => {
+    const url = 'wss://h/s?key2=&room=&access_token=&sig=#f'
+    expect(emptySecretParamCaret(url)).toBe(url.indexOf('access_token=') + 'access_token='.length)
+    expect(emptySecretParamCaret('wss://h/s?Token=')).toBe('wss://h/s?Token='.length)
+    expect(emptySecretParamCaret('wss://h/s?token=x&room=')).toBe(-1)
   })
 })
 
