@@ -2,6 +2,7 @@
 // mean anything, and bad values rejected with a message that names the flag.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
+import crypto from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from '../../shared/node/cli/args.ts'
@@ -24,7 +25,7 @@ function failure(...argv: string[]): string {
   throw new Error(`expected ${argv.join(' ')} to be rejected`)
 }
 
-const ENV_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ws_proxy', 'wss_proxy', 'WS_PROXY', 'WSS_PROXY', 'WIRETRACE_PROXY_PASSWORD']
+const ENV_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ws_proxy', 'wss_proxy', 'WS_PROXY', 'WSS_PROXY', 'WIRETRACE_PROXY_PASSWORD', 'WIRETRACE_PROXY_KEY_PASSPHRASE']
 const saved: Record<string, string | undefined> = {}
 for (const k of ENV_KEYS) saved[k] = process.env[k]
 function setEnv(vars: Record<string, string>): void {
@@ -275,6 +276,32 @@ describe('record --profile: a network profile saved in the app', () => {
     expect(profFailure('--profile', 'Tls')).toMatch(/^WT_FILE_UNREADABLE: profile "Tls": proxyTls\.certFile: cannot read \/nonexistent\/client\.pem \(ENOENT\)/)
     const n = prof('--profile', 'Tls', '--proxy-ca', caPath, '--proxy-insecure', '--proxy-cert', leaf.certPath, '--proxy-key', leaf.keyPath)
     expect(n).toEqual({ mode: 'manual', name: 'Tls', proxy: { kind: 'https', host: 'tls.test', port: 443 }, proxyTls: { caFiles: [caPath], ca: [caPem, caPem], insecure: true, cert: leaf.cert, key: leaf.key } })
+  })
+
+  it('an encrypted proxy client key takes its passphrase from WIRETRACE_PROXY_KEY_PASSPHRASE; without one it is refused, naming the variable', () => {
+    // Profiles of their own (the other tests count the shared file's): an encrypted client key,
+    // its passphrase not remembered (stripped on save), or remembered.
+    const encFile = path.join(pdir, 'enc-profiles.json')
+    const encKeyPath = path.join(pdir, 'client-enc.key')
+    fs.writeFileSync(encKeyPath, crypto.createPrivateKey(leaf.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'Enc-Pp-1' }))
+    const encTls = { certFile: leaf.certPath, keyFile: encKeyPath, passphrase: 'Enc-Pp-1' }
+    const store = new ProfileStore(encFile)
+    store.save({ name: 'EncKey', network: { mode: 'manual', proxy: { kind: 'https', host: 'tls.test', port: 443 }, proxyTls: encTls } }, true)
+    store.save({ name: 'EncKeyKept', rememberPassword: true, network: { mode: 'manual', proxy: { kind: 'https', host: 'tls.test', port: 443 }, proxyTls: encTls } }, true)
+    const prof = (...argv: string[]): NetworkProfile | undefined => net('--profiles', encFile, ...argv)
+    const profFailure = (...argv: string[]): string => failure('--profiles', encFile, ...argv)
+    expect(profFailure('--profile', 'EncKey')).toBe('WT_USAGE: the client key for TLS to the proxy (profile "EncKey") is encrypted and no passphrase was given: set WIRETRACE_PROXY_KEY_PASSPHRASE (kept out of shell history)')
+    // Remembered with the profile: used as saved.
+    expect(prof('--profile', 'EncKeyKept')!.proxyTls).toMatchObject({ passphrase: 'Enc-Pp-1' })
+    // --proxy-key given: the message names the flag and the file.
+    expect(failure('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', encKeyPath)).toBe(`WT_USAGE: the client key for TLS to the proxy (--proxy-key ${encKeyPath}) is encrypted and no passphrase was given: set WIRETRACE_PROXY_KEY_PASSPHRASE (kept out of shell history)`)
+    setEnv({ WIRETRACE_PROXY_KEY_PASSPHRASE: 'Enc-Pp-1' })
+    expect(prof('--profile', 'EncKey')!.proxyTls).toMatchObject({ passphrase: 'Enc-Pp-1', cert: leaf.cert })
+    expect(net('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', encKeyPath)!.proxyTls).toMatchObject({ passphrase: 'Enc-Pp-1' })
+    // An unencrypted key needs none.
+    setEnv({})
+    expect(net('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', leaf.keyPath)!.proxyTls!.passphrase).toBeUndefined()
+    expect(RECORD_HELP).toMatch(/--proxy-key FILE +.*WIRETRACE_PROXY_KEY_PASSPHRASE/)
   })
 
   it('--help documents --profile, --profiles and what the proxy flags do with it', () => {

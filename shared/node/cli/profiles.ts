@@ -28,7 +28,7 @@ export const PROFILE_OPTIONS: Record<string, OptionDef> = {
     arg: 'NAME',
     help:
       'use a network profile saved in the app (profiles.json; the name matches regardless of case) and record its name. Not with --proxy, --pac, --proxy-env, --proxy-mode or --no-proxy. ' +
-      'A password the profile did not keep comes from --proxy-user or WIRETRACE_PROXY_PASSWORD',
+      'A password the profile did not keep comes from --proxy-user or WIRETRACE_PROXY_PASSWORD, its proxy client key\'s passphrase from WIRETRACE_PROXY_KEY_PASSPHRASE',
   },
   profiles: { type: 'string', arg: 'FILE', help: 'the profiles file --profile reads (default: profiles.json in the app\'s config directory, as "wiretrace profiles" shows)' },
 }

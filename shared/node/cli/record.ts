@@ -15,6 +15,8 @@ import { PROFILE_OPTIONS, findProfile, profilesFile } from './profiles.ts'
 
 /** Where --proxy-user USER (no ":PASS") takes the password from, so it never sits in shell history. */
 export const PROXY_PASSWORD_ENV = 'WIRETRACE_PROXY_PASSWORD'
+/** The passphrase of an encrypted client key for TLS to an https:// proxy (--proxy-key, or a profile's key). */
+export const PROXY_KEY_PASSPHRASE_ENV = 'WIRETRACE_PROXY_KEY_PASSPHRASE'
 
 export const RECORD_OPTIONS: Record<string, OptionDef> = {
   out: { type: 'string', short: 'o', arg: 'FILE', help: 'recording file ("-" = NDJSON on stdout); default wiretrace-<time>.jsonl' },
@@ -85,7 +87,7 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   'proxy-ca': { type: 'string', arg: 'FILE', multiple: true, help: 'CA to trust for TLS to an https:// proxy (whichever --proxy, --pac, --proxy-env or --profile chooses; with --profile: added to its CAs)' },
   'proxy-insecure': { type: 'boolean', help: 'accept any certificate from an https:// proxy (with --profile: also when the profile checks it)' },
   'proxy-cert': { type: 'string', arg: 'FILE', help: 'client certificate (PEM) for TLS to an https:// proxy (needs --proxy-key; with --profile: replaces its client certificate and key)' },
-  'proxy-key': { type: 'string', arg: 'FILE', help: 'client key (PEM) for TLS to an https:// proxy' },
+  'proxy-key': { type: 'string', arg: 'FILE', help: 'client key (PEM) for TLS to an https:// proxy; an encrypted key (this one or a profile\'s) takes its passphrase from WIRETRACE_PROXY_KEY_PASSPHRASE' },
   'no-proxy': {
     type: 'string',
     arg: 'LIST',
@@ -275,7 +277,30 @@ function proxyFromFlag(text: string): ProxyServer {
  * The NetworkProfile from the proxy flags. Exported for tests. Flags that cannot apply to the
  * chosen way of finding the proxy are rejected, never silently dropped.
  */
+/**
+ * The connection's network from the proxy flags or a saved profile. An encrypted client key for
+ * TLS to the proxy takes its passphrase from WIRETRACE_PROXY_KEY_PASSPHRASE; without one it is
+ * refused here, naming the variable, rather than failing later inside the TLS handshake.
+ */
 export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | undefined {
+  const n = networkFromFlags(v)
+  if (!n || n.mode === 'direct' || !n.proxyTls?.key) return n
+  const t = n.proxyTls
+  const pass = process.env[PROXY_KEY_PASSPHRASE_ENV]
+  if (pass !== undefined) return { ...n, proxyTls: { ...t, passphrase: pass } }
+  if (t.passphrase === undefined && isEncryptedPem(t.key!)) {
+    const where = given(v, 'proxy-key') ? `--proxy-key ${v['proxy-key'] as string}` : `profile "${n.name ?? ''}"`
+    throw new WiretraceError('WT_USAGE', `the client key for TLS to the proxy (${where}) is encrypted and no passphrase was given: set ${PROXY_KEY_PASSPHRASE_ENV} (kept out of shell history)`)
+  }
+  return n
+}
+
+/** A PEM private key that needs a passphrase (PKCS#8 "ENCRYPTED PRIVATE KEY", or a traditional one with Proc-Type 4,ENCRYPTED). */
+function isEncryptedPem(pem: string): boolean {
+  return pem.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,ENCRYPTED/.test(pem)
+}
+
+function networkFromFlags(v: Record<string, unknown>): NetworkProfile | undefined {
   if (given(v, 'profile')) {
     const file = profilesFile(v)
     return networkFromProfile(findProfile(file, v.profile as string), v)
