@@ -205,6 +205,20 @@ describe('targets.json', () => {
     expect(s.takeProblems()).toEqual([])
   })
 
+  it('an entry without the flag whose only secret is a URL token is not marked remembered: the token goes on the next save', () => {
+    // Tokens were not counted as secrets when these entries were saved (with Remember off, no flag was written).
+    const tfile = path.join(dir, 'targets-tok.json')
+    fs.writeFileSync(tfile, JSON.stringify({ version: 1, targets: [{ name: 'tok', spec: { url: 'wss://example.test/s?room=1&access_token=Tok-77', transport: 'ws' } }] }))
+    const s = new TargetStore(tfile)
+    expect(s.list()[0]!.rememberPassword).toBeUndefined()
+    // Not offered to the composer either: it asks for the token.
+    expect(s.list()[0]!.spec.url).toBe('wss://example.test/s?room=1&access_token=')
+    s.save({ name: 'other', spec: { url: 'wss://example.test/o', transport: 'ws' } })
+    const text = fs.readFileSync(tfile, 'utf8')
+    expect(text).not.toContain('Tok-77')
+    expect(text).toContain('access_token=')
+  })
+
   it('strips passwords (proxy, URL, key passphrase) unless remembered; writes 0600 atomically', () => {
     const tfile = path.join(dir, 'targets.json')
     const s = new TargetStore(tfile)

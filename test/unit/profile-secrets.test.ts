@@ -133,6 +133,16 @@ describe('a saved target', () => {
       expect(stripSpecSecrets({ url: u, transport: 'ws' }).url, u).toBe(u)
       expect(specHasSecrets({ url: u, transport: 'ws' }), u).toBe(false)
     }
+    // A token that ends in "=" (base64 padding) is a value, not a missing one.
+    expect(emptySecretParams('wss://h/?token=YWJjZA==&sig==')).toEqual([])
+    expect(stripSpecSecrets({ url: 'wss://h/?token=YWJjZA==', transport: 'ws' }).url).toBe('wss://h/?token=')
+    // A "?" inside the fragment is not a query (a fragment is never sent): left as written.
+    for (const u of ['wss://h/p#frag?token=abc', 'wss://h/p#/route?token=']) {
+      expect(stripSpecSecrets({ url: u, transport: 'ws' }).url, u).toBe(u)
+      expect(specHasSecrets({ url: u, transport: 'ws' }), u).toBe(false)
+      expect(emptySecretParams(u), u).toEqual([])
+    }
+    expect(stripSpecSecrets({ url: 'wss://h/p?token=abc#x?token=def', transport: 'ws' }).url).toBe('wss://h/p?token=#x?token=def')
     // With a password too, and a query that holds an "@".
     expect(stripSpecSecrets({ url: 'wss://bob:pw@example.test/s?owner=me@x&key=K9', transport: 'ws' }).url).toBe('wss://bob@example.test/s?owner=me@x&key=')
   })

@@ -1,6 +1,6 @@
 /** The composer's form and its translation to a ConnectionSpec (pure, tested). */
 import type { ConnectionSpec, NetworkProfile, Transport } from '../../../shared/common/spec/index.ts'
-import { emptySecretParams, isSecretHeader, profileAuth, specHasSecrets, type SavedProfile } from '../../../shared/common/protocol/profiles.ts'
+import { emptySecretParams, emptySecretSpots, isSecretHeader, profileAuth, specHasSecrets, type SavedProfile } from '../../../shared/common/protocol/profiles.ts'
 import { inferTransport, parseHeaderLines } from './format.ts'
 import { draftFromProxyUrl, draftToNetwork, sameNetwork } from './network-form.ts'
 
@@ -35,6 +35,11 @@ export interface ComposerForm {
   reconnectMaxMs: number
   deflate: boolean
   record: boolean
+  /**
+   * The URL's token parameters a saved target did not keep (loaded with an empty value): Connect
+   * waits for them. A URL typed by hand is never refused for an empty `?key=`.
+   */
+  fillTokens: string[]
 }
 
 export const DEFAULT_FORM: ComposerForm = {
@@ -58,6 +63,7 @@ export const DEFAULT_FORM: ComposerForm = {
   reconnectMaxMs: 30_000,
   deflate: true,
   record: true,
+  fillTokens: [],
 }
 
 /**
@@ -106,12 +112,15 @@ export function effectiveTransport(form: Pick<ComposerForm, 'transport' | 'url'>
   return form.transport === 'auto' ? inferTransport(form.url) : form.transport
 }
 
-/** Builds the spec; throws an Error whose message says which field is wrong. */
-export function formToSpec(form: ComposerForm, profiles: readonly SavedProfile[] = []): ConnectionSpec {
+/**
+ * Builds the spec; throws an Error whose message says which field is wrong. `saving`: for Save
+ * target, which may keep a token the target did not keep empty (it would not be written anyway).
+ */
+export function formToSpec(form: ComposerForm, profiles: readonly SavedProfile[] = [], opts: { saving?: boolean } = {}): ConnectionSpec {
   const url = form.url.trim()
   if (!url) throw new Error('Enter a URL to connect to (e.g. ws://127.0.0.1:8080/ or https://example.com/events)')
   // A saved target keeps ?token=, ?access_token=… with an empty value unless its secrets were remembered: never sent empty.
-  const params = emptySecretParams(url)
+  const params = opts.saving ? [] : missingTokens(form)
   if (params.length) throw new Error(`URL parameter ${params[0]}: enter its value after "${params[0]}=" (it was not saved), or remove it`)
   const transport = effectiveTransport(form)
   const spec: ConnectionSpec = { url, transport }
@@ -146,7 +155,7 @@ export function formToSpec(form: ComposerForm, profiles: readonly SavedProfile[]
 
 /** The reverse, to load a saved target into the composer. */
 export function specToForm(spec: ConnectionSpec, name = '', profiles: readonly SavedProfile[] = [], rememberPassword = false): ComposerForm {
-  const f: ComposerForm = { ...DEFAULT_FORM, name: spec.name ?? name, url: spec.url, transport: spec.transport, rememberPassword }
+  const f: ComposerForm = { ...DEFAULT_FORM, name: spec.name ?? name, url: spec.url, transport: spec.transport, rememberPassword, fillTokens: emptySecretParams(spec.url) }
   if (spec.method) f.method = spec.method
   if (spec.headers) f.headers = spec.headers.map(([k, v]) => `${k}: ${v}`).join('\n')
   if (spec.ws?.subprotocols) f.subprotocols = spec.ws.subprotocols.join(', ')
@@ -186,20 +195,14 @@ export function networkToChoice(n: NetworkProfile | undefined, profiles: readonl
  * Where the caret goes to fill in a token a saved target did not keep: just after the first
  * token query parameter's "=" with nothing after it (`?room=1&access_token=|`), or -1.
  */
-export function emptySecretParamCaret(url: string): number {
-  const names = new Set(emptySecretParams(url))
-  if (names.size === 0) return -1
-  const re = /[?&;]([^=&;#]+)=(?=[&;#]|$)/g
-  for (let m = re.exec(url); m; m = re.exec(url)) {
-    let name = m[1]!
-    try {
-      name = decodeURIComponent(name.replace(/\+/g, ' '))
-    } catch {
-      // a malformed escape: the raw name, as emptySecretParams compares it
-    }
-    if (names.has(name)) return m.index + m[0].length
-  }
-  return -1
+export function emptySecretParamCaret(form: Pick<ComposerForm, 'url' | 'fillTokens'>): number {
+  return emptySecretSpots(form.url).find((x) => form.fillTokens.includes(x.name))?.at ?? -1
+}
+
+/** The tokens the loaded target did not keep that are still empty in the URL. */
+export function missingTokens(form: Pick<ComposerForm, 'url' | 'fillTokens'>): string[] {
+  if (!form.fillTokens.length) return []
+  return emptySecretParams(form.url.trim()).filter((n) => form.fillTokens.includes(n))
 }
 
 /**

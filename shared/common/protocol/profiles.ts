@@ -151,10 +151,12 @@ function isSecretParam(part: string): boolean {
  */
 function querySpan(url: string): { q: number; end: number; parts: string[] } | null {
   const span = userinfoSpan(url)
-  const q = url.indexOf('?', span ? span.at : 0)
-  if (q < 0) return null
-  const hash = url.indexOf('#', q)
+  const from = span ? span.at : 0
+  const hash = url.indexOf('#', from)
   const end = hash < 0 ? url.length : hash
+  // A "?" after the "#" belongs to the fragment, which is never sent: no query.
+  const q = url.indexOf('?', from)
+  if (q < 0 || q > end) return null
   return { q, end, parts: url.slice(q + 1, end).split(/([&;])/) }
 }
 
@@ -202,12 +204,22 @@ export function urlWithEmptySecretParams(url: string): string {
 
 /** The token query parameters of `url` whose value is empty: what a target saved without its secrets needs filled in. */
 export function emptySecretParams(url: string): string[] {
+  return emptySecretSpots(url).map((x) => x.name)
+}
+
+/**
+ * The same, each with where its value goes (the index just after its "="), for the composer's
+ * caret. A value that itself ends in "=" (base64 padding) is a value.
+ */
+export function emptySecretSpots(url: string): Array<{ name: string; at: number }> {
   const qs = querySpan(url)
   if (!qs) return []
-  const out: string[] = []
-  for (let i = 0; i < qs.parts.length; i += 2) {
+  const out: Array<{ name: string; at: number }> = []
+  let at = qs.q + 1
+  for (let i = 0; i < qs.parts.length; i++) {
     const part = qs.parts[i]!
-    if (part.endsWith('=') && isSecretParam(part)) out.push(paramName(part)!)
+    at += part.length
+    if (i % 2 === 0 && part.indexOf('=') === part.length - 1 && isSecretParam(part)) out.push({ name: paramName(part)!, at })
   }
   return out
 }
@@ -258,8 +270,9 @@ export function isSecretHeader(name: string): boolean {
  * Whether a target's spec holds a secret: a password in its URL, a secret header value, an
  * inline private key or PKCS#12 bundle, a key passphrase, or a secret of its network profile.
  */
-export function specHasSecrets(spec: ConnectionSpec): boolean {
-  if (urlWithoutPassword(spec.url) !== spec.url || urlWithEmptySecretParams(spec.url) !== spec.url) return true
+export function specHasSecrets(spec: ConnectionSpec, opts: { urlTokens?: boolean } = {}): boolean {
+  if (urlWithoutPassword(spec.url) !== spec.url) return true
+  if (opts.urlTokens !== false && urlWithEmptySecretParams(spec.url) !== spec.url) return true
   if (spec.headers?.some(([k, v]) => v !== '' && isSecretHeader(k))) return true
   if (spec.tls?.passphrase || spec.tls?.key || spec.tls?.pfx) return true
   return !!spec.network && hasSecrets(spec.network)

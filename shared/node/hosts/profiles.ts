@@ -197,7 +197,10 @@ export class TargetStore {
         // is refused, naming the field, only when it is opened.
         const t = checkTarget(e, 'target', { fileNames: false })
         // Saved before passwords were optional: they were kept, so they stay kept (the file is 0600 now).
-        return t.rememberPassword === undefined && specHasSecrets(t.spec) ? { ...t, rememberPassword: true } : t
+        // URL tokens do not count: entries saved with Remember off, before tokens were secrets,
+        // carry no flag either; their tokens go now (and from the file on its next write).
+        if (t.rememberPassword === undefined && specHasSecrets(t.spec, { urlTokens: false })) return { ...t, rememberPassword: true }
+        return t.rememberPassword === true ? t : { ...t, spec: stripSpecSecrets(t.spec) }
       },
       MAX_TARGETS,
       'targets',

@@ -191,15 +191,24 @@ describe('composer: a saved target whose URL token was not kept', () => {
     expect(formToSpec({ ...f, url: 'wss://h/s?room=1&access_token=abc' }).url).toBe('wss://h/s?room=1&access_token=abc')
     // Not a token parameter, or no value at all: as typed.
     expect(formToSpec({ ...f, url: 'wss://h/s?room=&token' }).url).toBe('wss://h/s?room=&token')
+    // Save target may keep it empty (with Remember off it would not be written anyway).
+    expect(formToSpec(f, [], { saving: true }).url).toBe('wss://h/s?room=1&access_token=')
+    // A URL typed by hand with an empty ?key= is the user's business: sent as typed.
+    expect(formToSpec({ ...DEFAULT_FORM, url: 'wss://h/s?key=&access_token=' }).url).toBe('wss://h/s?key=&access_token=')
     expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s?room=1&access_token=abc' })).toBe(true)
     expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s?room=1&access_token=' })).toBe(false)
   })
 
   it('puts the caret right after the first emptied token parameter', () => {
+    const caret = (url: string): number => emptySecretParamCaret(specToForm({ url, transport: 'ws' }))
     const url = 'wss://h/s?key2=&room=&access_token=&sig=#f'
-    expect(emptySecretParamCaret(url)).toBe(url.indexOf('access_token=') + 'access_token='.length)
-    expect(emptySecretParamCaret('wss://h/s?Token=')).toBe('wss://h/s?Token='.length)
-    expect(emptySecretParamCaret('wss://h/s?token=x&room=')).toBe(-1)
+    expect(caret(url)).toBe(url.indexOf('access_token=') + 'access_token='.length)
+    expect(caret('wss://h/s?Token=')).toBe('wss://h/s?Token='.length)
+    expect(caret('wss://h/s?token=x&room=')).toBe(-1)
+    // A ";token=" in the path is not the query's.
+    expect(caret('wss://h/a;token=;b?token=')).toBe('wss://h/a;token=;b?token='.length)
+    // Only the tokens the loaded target did not keep.
+    expect(emptySecretParamCaret({ url: 'wss://h/s?sig=&token=', fillTokens: ['token'] })).toBe('wss://h/s?sig=&token='.length)
   })
 })
 
