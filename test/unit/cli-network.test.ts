@@ -290,17 +290,25 @@ describe('record --profile: a network profile saved in the app', () => {
     store.save({ name: 'EncKeyKept', rememberPassword: true, network: { mode: 'manual', proxy: { kind: 'https', host: 'tls.test', port: 443 }, proxyTls: encTls } }, true)
     const prof = (...argv: string[]): NetworkProfile | undefined => net('--profiles', encFile, ...argv)
     const profFailure = (...argv: string[]): string => failure('--profiles', encFile, ...argv)
+    const tlsOf = (n: NetworkProfile | undefined): Record<string, unknown> | undefined => (n as { proxyTls?: Record<string, unknown> } | undefined)?.proxyTls
     expect(profFailure('--profile', 'EncKey')).toBe('WT_USAGE: the client key for TLS to the proxy (profile "EncKey") is encrypted and no passphrase was given: set WIRETRACE_PROXY_KEY_PASSPHRASE (kept out of shell history)')
     // Remembered with the profile: used as saved.
-    expect(prof('--profile', 'EncKeyKept')!.proxyTls).toMatchObject({ passphrase: 'Enc-Pp-1' })
+    expect(tlsOf(prof('--profile', 'EncKeyKept'))).toMatchObject({ passphrase: 'Enc-Pp-1' })
     // --proxy-key given: the message names the flag and the file.
     expect(failure('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', encKeyPath)).toBe(`WT_USAGE: the client key for TLS to the proxy (--proxy-key ${encKeyPath}) is encrypted and no passphrase was given: set WIRETRACE_PROXY_KEY_PASSPHRASE (kept out of shell history)`)
+    // Empty is not a passphrase.
+    setEnv({ WIRETRACE_PROXY_KEY_PASSPHRASE: '' })
+    expect(profFailure('--profile', 'EncKey')).toMatch(/^WT_USAGE: the client key for TLS to the proxy \(profile "EncKey"\) is encrypted/)
     setEnv({ WIRETRACE_PROXY_KEY_PASSPHRASE: 'Enc-Pp-1' })
-    expect(prof('--profile', 'EncKey')!.proxyTls).toMatchObject({ passphrase: 'Enc-Pp-1', cert: leaf.cert })
-    expect(net('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', encKeyPath)!.proxyTls).toMatchObject({ passphrase: 'Enc-Pp-1' })
+    expect(tlsOf(prof('--profile', 'EncKey'))).toMatchObject({ passphrase: 'Enc-Pp-1', cert: leaf.cert })
+    // A passphrase the profile remembered is its own: the variable (meant for another key) does not replace it.
+    setEnv({ WIRETRACE_PROXY_KEY_PASSPHRASE: 'for-another-key' })
+    expect(tlsOf(prof('--profile', 'EncKeyKept'))).toMatchObject({ passphrase: 'Enc-Pp-1' })
+    setEnv({ WIRETRACE_PROXY_KEY_PASSPHRASE: 'Enc-Pp-1' })
+    expect(tlsOf(net('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', encKeyPath))).toMatchObject({ passphrase: 'Enc-Pp-1' })
     // An unencrypted key needs none.
     setEnv({})
-    expect(net('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', leaf.keyPath)!.proxyTls!.passphrase).toBeUndefined()
+    expect(tlsOf(net('--proxy', 'https://h:1', '--proxy-cert', leaf.certPath, '--proxy-key', leaf.keyPath))?.passphrase).toBeUndefined()
     expect(RECORD_HELP).toMatch(/--proxy-key FILE +.*WIRETRACE_PROXY_KEY_PASSPHRASE/)
   })
 

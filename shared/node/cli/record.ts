@@ -274,21 +274,20 @@ function proxyFromFlag(text: string): ProxyServer {
 }
 
 /**
- * The NetworkProfile from the proxy flags. Exported for tests. Flags that cannot apply to the
- * chosen way of finding the proxy are rejected, never silently dropped.
- */
-/**
- * The connection's network from the proxy flags or a saved profile. An encrypted client key for
- * TLS to the proxy takes its passphrase from WIRETRACE_PROXY_KEY_PASSPHRASE; without one it is
- * refused here, naming the variable, rather than failing later inside the TLS handshake.
+ * The connection's network from the proxy flags or a saved profile (exported for tests). Flags
+ * that cannot apply to the chosen way of finding the proxy are rejected, never silently dropped.
+ * An encrypted client key for TLS to the proxy with no passphrase of its own (`--proxy-key`, or a
+ * profile that did not remember it) takes it from WIRETRACE_PROXY_KEY_PASSPHRASE; without one it
+ * is refused here, naming the variable, rather than failing later inside the TLS handshake.
  */
 export function networkFromArgs(v: Record<string, unknown>): NetworkProfile | undefined {
   const n = networkFromFlags(v)
   if (!n || n.mode === 'direct' || !n.proxyTls?.key) return n
   const t = n.proxyTls
+  if (t.passphrase !== undefined) return n
   const pass = process.env[PROXY_KEY_PASSPHRASE_ENV]
-  if (pass !== undefined) return { ...n, proxyTls: { ...t, passphrase: pass } }
-  if (t.passphrase === undefined && isEncryptedPem(t.key!)) {
+  if (pass) return { ...n, proxyTls: { ...t, passphrase: pass } }
+  if (isEncryptedPem(t.key!)) {
     const where = given(v, 'proxy-key') ? `--proxy-key ${v['proxy-key'] as string}` : `profile "${n.name ?? ''}"`
     throw new WiretraceError('WT_USAGE', `the client key for TLS to the proxy (${where}) is encrypted and no passphrase was given: set ${PROXY_KEY_PASSPHRASE_ENV} (kept out of shell history)`)
   }
