@@ -285,6 +285,26 @@ describe('inspector in Chromium', () => {
     await shot(page, '11-sse')
   })
 
+  it.skipIf(!TRANSPORT_FACTORIES.h2 || !TRANSPORT_FACTORIES.poll)('streams the HTTP/2 and long-poll demos', async () => {
+    await page.locator('aside').getByRole('button', { name: 'HTTP/2 stream', exact: true }).click()
+    await page.getByRole('heading', { name: 'HTTP/2 stream' }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"]').length >= 12, undefined, { timeout: 10_000 })
+    await page.waitForFunction(() => [...document.querySelectorAll('[role="option"]')].filter((r) => r.textContent?.includes('H2 data')).length >= 2, undefined, { timeout: 10_000 })
+    // Every row says what it is: the session rows name the SETTINGS each side sent.
+    const rows = await page.locator('[role="option"]').allTextContents()
+    expect(rows.some((r) => r.includes('H2 session') && r.includes("server's SETTINGS: ") && r.includes('max streams'))).toBe(true)
+    expect(rows.some((r) => r.includes('H2 response') && r.includes('stream 1 status 200'))).toBe(true)
+    await page.getByText('This HTTP/2 connection only receives; there is nothing to send on it.').waitFor()
+    await shot(page, '29-h2')
+    await page.locator('aside').getByRole('button', { name: 'Long-poll', exact: true }).click()
+    await page.getByRole('heading', { name: 'Long-poll' }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"]').length >= 12, undefined, { timeout: 10_000 })
+    // Each cycle is a row: status, outcome, how long the server held it, the body.
+    await page.waitForFunction(() => [...document.querySelectorAll('[role="option"]')].filter((r) => /POLL 200/.test(r.textContent ?? '') && /held \d+ ms/.test(r.textContent ?? '')).length >= 3, undefined, { timeout: 10_000 })
+    await page.getByText('This long-poll connection only receives; there is nothing to send on it.').waitFor()
+    await shot(page, '30-poll')
+  })
+
   it('reads back what the live view coalesced when the user scrolls up', async () => {
     await page.getByRole('textbox', { name: 'URL' }).fill(`${demo.wsUrl}/flood?rate=12000&size=40&seconds=3`)
     await page.getByRole('button', { name: 'Connect' }).click()

@@ -61,6 +61,32 @@ function ms(n: number): string {
   return `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`
 }
 
+/** HTTP/2 SETTINGS in words, the ones that matter to throughput first; "(defaults)" when none were sent. */
+const SETTING_WORDS: Record<string, string> = {
+  initialWindowSize: 'window',
+  maxFrameSize: 'max frame',
+  maxConcurrentStreams: 'max streams',
+  headerTableSize: 'header table',
+  maxHeaderListSize: 'header list',
+}
+const SETTING_BYTES = new Set(['initialWindowSize', 'maxFrameSize', 'headerTableSize', 'maxHeaderListSize'])
+
+function settingsText(s: Record<string, number | boolean>): string {
+  const order = [...Object.keys(SETTING_WORDS), ...Object.keys(s).filter((k) => !(k in SETTING_WORDS))]
+  const parts: string[] = []
+  for (const k of order) {
+    const v = s[k]
+    if (v === undefined) continue
+    // 2^32-1: what node:http2 reports for a limit that was never set.
+    if (v === 0xffffffff) parts.push(`${SETTING_WORDS[k] ?? k} unlimited`)
+    else if (k === 'enablePush') parts.push(`push ${v ? 'on' : 'off'}`)
+    else if (k === 'enableConnectProtocol') parts.push(`extended CONNECT ${v ? 'on' : 'off'}`)
+    else if (typeof v === 'number' && SETTING_BYTES.has(k)) parts.push(`${SETTING_WORDS[k]} ${formatBytes(v)}`)
+    else parts.push(`${SETTING_WORDS[k] ?? k} ${String(v)}`)
+  }
+  return parts.length ? parts.join(', ') : '(defaults)'
+}
+
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
 }
@@ -143,6 +169,36 @@ export function toRow(ev: WiretraceEvent, profile?: string | null): Row | null {
       size = ev.size ?? 0
       preview = `stream ${ev.streamId}${ev.status ? ` status ${ev.status}` : ''}${ev.rstName ? ` ${ev.rstName}` : ''}`
       kind = ev.phase === 'rst' ? 'error' : ev.phase === 'data' ? 'msg' : 'meta'
+      break
+    case 'h2.session': {
+      label = 'H2 session'
+      const mine = ev.which !== 'remote-settings'
+      dir = ev.which === 'remote-settings' ? 'in' : ev.which === 'local-settings' ? 'out' : ''
+      const what = ev.which === 'connect' ? `${ev.alpn ?? 'h2'} · our SETTINGS` : mine ? 'our SETTINGS acknowledged' : "server's SETTINGS"
+      preview = clip(`${what}: ${settingsText(mine ? ev.localSettings : ev.remoteSettings)}`)
+      break
+    }
+    case 'h2.ping':
+      label = 'PING'
+      preview = `rtt ${ms(ev.rttMs)}`
+      kind = 'control'
+      break
+    case 'h2.goaway':
+      dir = 'in'
+      label = 'GOAWAY'
+      preview = clip(`${ev.errorName} (${ev.errorCode}) · last stream ${ev.lastStreamId}${ev.opaqueData ? ` · "${ev.opaqueData}"` : ''}`)
+      kind = ev.errorCode === 0 ? 'close' : 'error'
+      break
+    case 'sse.resume':
+      dir = 'in'
+      label = 'resume'
+      preview = clip(`after id ${ev.lastEventId}, first id ${ev.firstId}: ${ev.duplicates ? `${ev.duplicates} repeated` : ev.gap ? `${ev.gap} missed` : 'in order'}`)
+      kind = ev.duplicates || ev.gap ? 'error' : 'meta'
+      break
+    case 'ws.half-open':
+      label = 'half-open'
+      preview = `no pong within ${ev.timeoutMs} ms; nothing received for ${(ev.sinceLastInMs / 1000).toFixed(1)} s`
+      kind = 'error'
       break
     case 'error':
       label = 'ERROR'

@@ -19,3 +19,5 @@ export function stateLine(s: ConnectionSummary, now: number): string {
 }
 
 export const TRANSPORT_LABEL: Record<string, string> = { ws: 'WS', sse: 'SSE', poll: 'POLL', h2: 'H2', stream: 'STREAM' }
+/** The transports in words, for sentences. */
+export const TRANSPORT_WORDS: Record<string, string> = { ws: 'WebSocket', sse: 'SSE', poll: 'long-poll', h2: 'HTTP/2', stream: 'HTTP stream' }

@@ -25,6 +25,23 @@ describe('rows', () => {
     expect(toRow({ ...base, seq: 5, type: 'stats' } as WiretraceEvent)).toBeNull()
   })
 
+  it('every event that is a row says something: HTTP/2 session, PING and GOAWAY, SSE resume, WebSocket half-open', () => {
+    const settings = { headerTableSize: 4096, enablePush: false, initialWindowSize: 16777216, maxFrameSize: 16384, maxConcurrentStreams: 1000, maxHeaderListSize: 65536 }
+    const session = (which: string, extra: object) => toRow({ ...base, seq: 1, type: 'h2.session', alpn: 'h2c', localSettings: {}, remoteSettings: {}, which, ...extra } as WiretraceEvent)!
+    expect(session('connect', { localSettings: settings })).toMatchObject({ label: 'H2 session', preview: 'h2c · our SETTINGS: window 16.0 MB, max frame 16 KB, max streams 1000, header table 4.0 KB, header list 64 KB, push off' })
+    expect(session('remote-settings', { remoteSettings: { maxConcurrentStreams: 100, initialWindowSize: 65535 } })).toMatchObject({ dir: 'in', preview: "server's SETTINGS: window 64 KB, max streams 100" })
+    expect(session('local-settings', { localSettings: { initialWindowSize: 65535 } })).toMatchObject({ dir: 'out', preview: 'our SETTINGS acknowledged: window 64 KB' })
+    expect(session('remote-settings', {}).preview).toBe("server's SETTINGS: (defaults)")
+    expect(session('remote-settings', { remoteSettings: { maxConcurrentStreams: 4294967295, maxHeaderListSize: 4294967295 } }).preview).toBe("server's SETTINGS: max streams unlimited, header list unlimited")
+    expect(toRow({ ...base, seq: 2, type: 'h2.ping', rttMs: 0.42 } as WiretraceEvent)).toMatchObject({ label: 'PING', kind: 'control', preview: 'rtt 0.4 ms' })
+    expect(toRow({ ...base, seq: 3, type: 'h2.goaway', errorCode: 0, errorName: 'NO_ERROR', lastStreamId: 7 } as WiretraceEvent)).toMatchObject({ label: 'GOAWAY', dir: 'in', kind: 'close', preview: 'NO_ERROR (0) · last stream 7' })
+    expect(toRow({ ...base, seq: 4, type: 'h2.goaway', errorCode: 11, errorName: 'ENHANCE_YOUR_CALM', lastStreamId: 0, opaqueData: 'slow\ndown' } as WiretraceEvent)).toMatchObject({ kind: 'error', preview: 'ENHANCE_YOUR_CALM (11) · last stream 0 · "slow down"' })
+    expect(toRow({ ...base, seq: 5, type: 'sse.resume', lastEventId: '41', firstId: '42', duplicates: 0, gap: 0 } as WiretraceEvent)).toMatchObject({ label: 'resume', preview: 'after id 41, first id 42: in order' })
+    expect(toRow({ ...base, seq: 6, type: 'sse.resume', lastEventId: '41', firstId: '39', duplicates: 3, gap: 0 } as WiretraceEvent)).toMatchObject({ kind: 'error', preview: 'after id 41, first id 39: 3 repeated' })
+    expect(toRow({ ...base, seq: 7, type: 'sse.resume', lastEventId: '41', firstId: '45', duplicates: 0, gap: 3 } as WiretraceEvent)!.preview).toBe('after id 41, first id 45: 3 missed')
+    expect(toRow({ ...base, seq: 8, type: 'ws.half-open', pingSentAt: 1, timeoutMs: 5000, sinceLastInMs: 12034 } as WiretraceEvent)).toMatchObject({ label: 'half-open', kind: 'error', preview: 'no pong within 5000 ms; nothing received for 12.0 s' })
+  })
+
   it('cuts previews to a bounded length', () => {
     const r = toRow(msg(1, 'x'.repeat(10_000)))!
     expect(r.preview.length).toBeLessThanOrEqual(160)
