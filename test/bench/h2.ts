@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
-import { freshRecording } from './files.ts'
+import { beforeTimedRun, freshRecording } from './files.ts'
 import http2 from 'node:http2'
 import os from 'node:os'
 import path from 'node:path'
@@ -57,6 +57,7 @@ async function server(): Promise<{ port: number; child: ChildProcess }> {
 
 /** Bare client: one session, same settings, `n` requests with at most `cap` in flight; returns seconds. */
 async function bare(port: number, reqPath: string, n: number, cap: number): Promise<{ seconds: number; bytes: number; cpuMs: number }> {
+  beforeTimedRun()
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
   // The engine's socket comes from ctx.dial, which turns Nagle off: the bare client's too.

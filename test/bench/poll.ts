@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
-import { freshRecording } from './files.ts'
+import { beforeTimedRun, freshRecording } from './files.ts'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
@@ -32,6 +32,7 @@ async function server(): Promise<{ port: number; child: ChildProcess }> {
 }
 
 async function bare(port: number, loops: number, cycles: number): Promise<number> {
+  beforeTimedRun()
   const t0 = performance.now()
   await Promise.all(
     Array.from({ length: loops }, async (_, i) => {

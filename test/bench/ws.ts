@@ -7,7 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
-import { freshRecording } from './files.ts'
+import { beforeTimedRun, freshRecording } from './files.ts'
 import os from 'node:os'
 import path from 'node:path'
 import WebSocket from 'ws'
@@ -22,6 +22,7 @@ async function blaster(total: number, size: number): Promise<{ port: number; chi
 
 export async function bare(total: number, size: number): Promise<number> {
   const { port, child } = await blaster(total, size)
+  beforeTimedRun()
   const t0 = performance.now()
   await new Promise<void>((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false })
