@@ -24,6 +24,16 @@ export function backoffDelay(attempt: number, p: ReconnectPolicy, random: () => 
   return Math.round(p.jitter === 'full' ? random() * cap : cap)
 }
 
+/**
+ * Backoff on top of a floor (SSE's reconnection time `base`): attempt 1 waits `base`; attempt n
+ * waits a draw in [base, cap], cap = min(max(base, maxDelayMs), base x multiplier^(n-1)) (full
+ * jitter over what backoff adds; without jitter, the cap). Never shorter than `base`.
+ */
+export function backoffAbove(attempt: number, base: number, p: ReconnectPolicy, random: () => number = Math.random): number {
+  const cap = Math.min(Math.max(base, p.maxDelayMs), base * Math.pow(p.multiplier, Math.max(0, attempt - 1)))
+  return Math.round(p.jitter === 'full' ? base + random() * (cap - base) : cap)
+}
+
 /** Whether another attempt is allowed after `attempt` attempts have failed. */
 export function mayRetry(attempt: number, p: ReconnectPolicy): boolean {
   return p.enabled && (p.maxAttempts === 0 || attempt <= p.maxAttempts)

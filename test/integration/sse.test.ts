@@ -157,6 +157,14 @@ describe('SSE: reconnect and resume', () => {
     expect(gap.of('sse.resume')[0]).toMatchObject({ lastEventId: '3', firstId: '6', duplicates: 0, gap: 2 })
   })
 
+  it('a Last-Event-ID header the user set starts the stream; a reconnect sends the last id received instead', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/resume`, transport: 'sse', headers: [['Last-Event-ID', '10']], maxMessages: 6 })
+    expect(r.of('sse.event').map((e) => e.id)).toEqual(['11', '12', '13', '14', '15', '16'])
+    expect(f.lastEventIds.map((b) => b?.toString())).toEqual(['10', '13'])
+    expect(r.of('sse.resume')[0]).toMatchObject({ lastEventId: '13', firstId: '14', duplicates: 0, gap: 0 })
+  })
+
   it('sends a non-ASCII last event id as its UTF-8 bytes', async () => {
     const f = await fixture()
     const r = start({ url: `${f.url}/sse/unicode-id`, transport: 'sse', maxMessages: 2 })
@@ -186,9 +194,29 @@ describe('SSE: reconnect and resume', () => {
     const r = await run({ url: 'http://127.0.0.1:9/sse', transport: 'sse', sse: { retryMs: 20, backoff: true }, reconnect: { maxAttempts: 2 } })
     const states = r.of('conn.state').filter((s) => s.state === 'reconnecting')
     expect(states).toHaveLength(2)
-    for (const s of states) expect(s.delayMs!).toBeLessThanOrEqual(40)
+    // On top of the retry time: the first wait is the retry time, the next within [retry, 2 x retry].
+    expect(states[0]!.delayMs).toBe(20)
+    expect(states[1]!.delayMs!).toBeGreaterThanOrEqual(20)
+    expect(states[1]!.delayMs!).toBeLessThanOrEqual(40)
     expect(r.of('error')[0]!.code).toBe('WT_TCP_REFUSED')
     expect(r.end.exitCode).not.toBe(0)
+  })
+
+  it('backoff never waits less than the retry time, grows while attempts deliver no event, and starts over after one that does', async () => {
+    const f = await fixture()
+    // The stream opens, sets retry: 30 and ends without an event: each attempt is as good as a failure.
+    const empty = await run({ url: `${f.url}/sse/events?n=0&retry=30`, transport: 'sse', sse: { backoff: true }, reconnect: { maxAttempts: 5, maxDelayMs: 10_000 } })
+    const d = empty.of('conn.state').filter((s) => s.state === 'reconnecting').map((s) => s.delayMs!)
+    expect(d).toHaveLength(5)
+    expect(d[0]).toBe(30)
+    d.forEach((x, i) => {
+      expect(x).toBeGreaterThanOrEqual(30)
+      expect(x).toBeLessThanOrEqual(30 * 2 ** i)
+    })
+    expect(d.slice(1).some((x) => x > 30)).toBe(true)
+    // Every attempt delivers events: the wait stays the retry time.
+    const busy = await run({ url: `${f.url}/sse/events?n=2&retry=30`, transport: 'sse', sse: { backoff: true }, reconnect: { maxAttempts: 3, maxDelayMs: 10_000 } })
+    expect(busy.of('conn.state').filter((s) => s.state === 'reconnecting').map((s) => s.delayMs)).toEqual([30, 30, 30])
   })
 })
 

@@ -17,7 +17,7 @@ import type { Socket } from 'node:net'
 import type { ChunkEvent, EventDraft, HeaderPairs, SseEvent, StatsEvent } from '../../common/events/index.ts'
 import type { SendItem } from '../../common/spec/index.ts'
 import { WiretraceError, exitCodeFor, type ErrorCode } from '../../common/errors/index.ts'
-import { backoffDelay, resolveReconnect } from '../../common/backoff.ts'
+import { backoffAbove, resolveReconnect } from '../../common/backoff.ts'
 import { SseParser, type SseSink } from '../../common/parsers/sse.ts'
 import type { Transport, TransportContext, DialResult } from '../engine/types.ts'
 import { mono, ms, TIME_ORIGIN } from '../engine/clock.ts'
@@ -250,10 +250,12 @@ export function createSseTransport(ctx: TransportContext): Transport {
   }
 
   function requestHeaders(dialed: DialResult): HeaderPairs {
-    const h: HeaderPairs = [...(spec.headers ?? [])]
+    const id = parser.lastEventId
+    // A Last-Event-ID the user set says where the stream starts; once the stream has given an
+    // id, a reconnect resumes from that one, as EventSource does.
+    const h: HeaderPairs = id !== '' && id !== (o.lastEventId ?? '') ? (spec.headers ?? []).filter(([k]) => k.toLowerCase() !== 'last-event-id') : [...(spec.headers ?? [])]
     if (!hasHeader(h, 'accept')) h.push(['Accept', 'text/event-stream'])
     if (!hasHeader(h, 'cache-control')) h.push(['Cache-Control', 'no-store'])
-    const id = parser.lastEventId
     if (id !== '' && !hasHeader(h, 'last-event-id')) {
       const value = utf8HeaderValue(id)
       // An SSE id may hold control characters (only NUL, CR, LF are impossible); undici refuses them in headers.
@@ -497,6 +499,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
       let failures = 0
       for (;;) {
         attempt++
+        const msgsBefore = c.msgsIn
         const r = await runAttempt(attempt)
         if (stopped || ctx.signal.aborted || r.kind === 'stopped') {
           emit({ type: 'conn.state', conn, state: 'closed', attempt, reason: 'stopped' })
@@ -506,7 +509,9 @@ export function createSseTransport(ctx: TransportContext): Transport {
           emit({ type: 'conn.state', conn, state: 'failed', attempt, reason: r.reason })
           return ctx.finish(r.reason, exitCodeFor(r.code ?? 'WT_INTERNAL'))
         }
-        failures = r.kind === 'failed' ? failures + 1 : 1
+        // Consecutive attempts that delivered no event (refused, or opened and ended at once):
+        // what backoff counts. One that delivered events starts it over.
+        failures = c.msgsIn > msgsBefore ? 1 : failures + 1
         if (!reconnectOn || (policy.maxAttempts > 0 && attempt > policy.maxAttempts)) {
           const clean = r.kind === 'ended' && !r.code
           emit({ type: 'conn.state', conn, state: clean ? 'closed' : 'failed', attempt, reason: r.reason })
@@ -514,7 +519,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
         }
         const base = serverRetry ?? ourRetry
         // setTimeout fires at once above 2^31-1 ms: a huge `retry:` must not become a reconnect storm.
-        const delay = Math.min(2_147_483_647, o.backoff ? backoffDelay(failures, { ...policy, initialDelayMs: base, maxDelayMs: Math.max(base, policy.maxDelayMs) }) : base)
+        const delay = Math.min(2_147_483_647, o.backoff ? backoffAbove(failures, base, policy) : base)
         emit({ type: 'conn.state', conn, state: 'reconnecting', attempt, delayMs: delay, reason: r.reason })
         if (!(await waker.sleep(ctx, delay)) || stopped) {
           emit({ type: 'conn.state', conn, state: 'closed', attempt, reason: 'stopped' })
