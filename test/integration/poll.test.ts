@@ -37,11 +37,41 @@ describe('long-poll', () => {
     expect(r.of('tcp')).toHaveLength(1)
   })
 
-  it('carries the cursor from a header into a header', async () => {
+  it('carries the cursor from a header into a header (on the wire: the server counts on from it)', async () => {
     const f = await fixture()
-    const r = await run({ url: `${f.url}/poll?hold=5&cursor=1`, transport: 'poll', poll: { cursorFrom: { header: 'x-cursor' }, cursorTo: { header: 'X-After' }, maxCycles: 3 } })
-    expect(r.of('poll.cycle').map((c) => c.nextCursor)).toEqual(['2', '2', '2'])
-    expect(r.of('poll.cycle')[1]!.cursor).toBe('2')
+    const r = await run({ url: `${f.url}/poll?hold=5`, transport: 'poll', poll: { cursorFrom: { header: 'x-cursor' }, cursorTo: { header: 'X-After' }, initialCursor: '1', maxCycles: 3 } })
+    expect(f.pollCursors).toEqual(['h:1', 'h:2', 'h:3'])
+    expect(r.of('poll.cycle').map((c) => [c.cursor, c.nextCursor])).toEqual([['1', '2'], ['2', '3'], ['3', '4']])
+  })
+
+  it('an empty reply still moves the cursor when its header carries one', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/poll?hold=5&empty=1`, transport: 'poll', poll: { cursorFrom: { header: 'x-cursor' }, cursorTo: { header: 'X-After' }, initialCursor: '7', maxCycles: 3 } })
+    expect(r.of('poll.cycle').map((c) => c.outcome)).toEqual(['empty', 'empty', 'empty'])
+    expect(f.pollCursors).toEqual(['h:7', 'h:8', 'h:9'])
+    // A JSON-path cursor has nothing to read in an empty body: the cursor stays, and that is not an error.
+    const json = await run({ url: `${f.url}/poll?hold=5&empty=1`, transport: 'poll', poll: { cursorFrom: { json: '$.cursor' }, cursorTo: { query: 'cursor' }, initialCursor: '3', maxCycles: 2 } })
+    expect(f.pollCursors.slice(3)).toEqual(['q:3', 'q:3'])
+    expect(json.of('error').filter((e) => e.code === 'WT_POLL_CURSOR')).toEqual([])
+  })
+
+  it('waits delayMs between polls', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/poll?hold=1`, transport: 'poll', poll: { delayMs: 150, maxCycles: 3 } })
+    const ts = r.of('poll.cycle').map((c) => c.ts)
+    expect(ts).toHaveLength(3)
+    for (let i = 1; i < ts.length; i++) expect(ts[i]! - ts[i - 1]!).toBeGreaterThanOrEqual(145)
+  })
+
+  it('maxMessages counts replies that carried data, not timeouts', async () => {
+    const f = await fixture()
+    const timeouts = await run({ url: `${f.url}/poll/forever`, transport: 'poll', maxMessages: 2, poll: { timeoutMs: 100, maxCycles: 3 }, reconnect: { initialDelayMs: 5, maxDelayMs: 10 } })
+    expect(timeouts.of('poll.cycle').map((c) => c.outcome)).toEqual(['timeout', 'timeout', 'timeout'])
+    expect(timeouts.end.msgsIn).toBe(0)
+    const data = await run({ url: `${f.url}/poll?hold=1`, transport: 'poll', maxMessages: 2, poll: { maxCycles: 10 } })
+    expect(data.of('poll.cycle')).toHaveLength(2)
+    expect(data.end.msgsIn).toBe(2)
+    expect(data.end.exitCode).toBe(0)
   })
 
   it('caps the recorded body and records the cap', async () => {

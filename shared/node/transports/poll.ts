@@ -250,7 +250,11 @@ export function createPollTransport(ctx: TransportContext): Transport {
         if (stopped && r.outcome !== 'data' && r.outcome !== 'empty') return { clean: true, reason: 'stopped' }
         const index = cycleIndex++
         let nextCursor: string | undefined
-        if (o.cursorFrom && r.outcome === 'data') {
+        if (o.cursorFrom && r.outcome === 'empty') {
+          // Nothing new, but a header may still move the cursor; an empty body has no JSON to read (not an error).
+          const got = extractCursor(o.cursorFrom, r.headers, null, jsonPath)
+          if (got.ok) nextCursor = got.value
+        } else if (o.cursorFrom && r.outcome === 'data') {
           const got = extractCursor(o.cursorFrom, r.headers, r.body ? r.body.toString('utf8') : null, jsonPath)
           if (got.ok) nextCursor = got.value
           else {
@@ -293,7 +297,8 @@ export function createPollTransport(ctx: TransportContext): Transport {
         if (r.errorCode) ev.errorCode = r.errorCode
         else if (proxy) ev.errorCode = proxy.code
         if (loops > 1) ev.loop = loopIndex
-        c.msgsIn++
+        // A message is a reply that carried data: what msgsIn and maxMessages count (not timeouts, errors or empty replies).
+        if (r.outcome === 'data') c.msgsIn++
         ctx.emit(ev)
         if (r.errorCode && r.errorMessage) {
           lastFailure = { code: r.errorCode, message: r.errorMessage }
@@ -319,7 +324,7 @@ export function createPollTransport(ctx: TransportContext): Transport {
           if (proxy && d.code === 'WT_POLL_INTERMEDIARY') continue
           emit({ conn, ...d })
         }
-        ctx.countMessageIn()
+        if (r.outcome === 'data') ctx.countMessageIn()
         if (nextCursor !== undefined) cursor = nextCursor
         const d = scheduler.next(r.outcome)
         if (d.action === 'stop') {
