@@ -384,3 +384,83 @@ describe('record --profile: a network profile saved in the app', () => {
     })
   })
 })
+
+describe('record: reconnect and cursor flags reach the spec, or are refused naming the flag', () => {
+  const spec = (url: string, ...argv: string[]): ReturnType<typeof specFromArgs> => specFromArgs(url, parseArgs([url, ...argv], RECORD_OPTIONS).values)
+  const refused = (url: string, ...argv: string[]): string => {
+    try {
+      spec(url, ...argv)
+    } catch (e) {
+      return `${(e as { code: string }).code}: ${(e as Error).message}`
+    }
+    throw new Error(`expected ${argv.join(' ')} to be rejected`)
+  }
+  const HTTP = 'http://127.0.0.1:9/x'
+  const WS = 'ws://127.0.0.1:9/x'
+
+  it('--reconnect-delay and --reconnect-max-delay apply on their own (poll: the backoff after failed cycles)', () => {
+    expect(spec(HTTP, '-t', 'poll', '--reconnect-delay', '100', '--reconnect-max-delay', '200').reconnect).toEqual({ initialDelayMs: 100, maxDelayMs: 200 })
+    expect(spec(HTTP, '-t', 'poll', '--reconnect-max-delay', '700').reconnect).toEqual({ maxDelayMs: 700 })
+    expect(spec(HTTP, '-t', 'poll').reconnect).toBeUndefined()
+  })
+
+  it('WebSocket: a reconnect delay turns reconnect on, as --reconnect-max does; with --reconnect as before', () => {
+    expect(spec(WS, '--reconnect-delay', '100', '--reconnect-max-delay', '2000').reconnect).toEqual({ enabled: true, initialDelayMs: 100, maxDelayMs: 2000 })
+    expect(spec(WS, '--reconnect-max-delay', '2000').reconnect).toEqual({ enabled: true, maxDelayMs: 2000 })
+    expect(spec(WS, '--reconnect', '--reconnect-delay', '50', '--reconnect-max', '3').reconnect).toEqual({ enabled: true, initialDelayMs: 50, maxAttempts: 3 })
+    expect(spec(WS, '--reconnect-max', '3').reconnect).toEqual({ enabled: true, maxAttempts: 3 })
+    expect(spec(WS, '--no-reconnect').reconnect).toEqual({ enabled: false })
+    expect(spec(WS).reconnect).toBeUndefined()
+  })
+
+  it('SSE: --reconnect-max-delay caps the backoff and turns it on; --reconnect-delay is refused, pointing at --retry', () => {
+    const s = spec(HTTP, '-t', 'sse', '--reconnect-max-delay', '5000')
+    expect(s.reconnect).toEqual({ enabled: true, maxDelayMs: 5000 })
+    expect(s.sse).toEqual({ backoff: true })
+    expect(spec(HTTP, '-t', 'sse', '--reconnect', '--reconnect-max-delay', '5000', '--reconnect-max', '4')).toMatchObject({ reconnect: { enabled: true, maxDelayMs: 5000, maxAttempts: 4 }, sse: { backoff: true } })
+    expect(refused(HTTP, '-t', 'sse', '--reconnect-delay', '100')).toMatch(/^WT_USAGE: --reconnect-delay does not apply to sse: .*--retry MS/)
+    // http:// defaults to sse: same rule without -t.
+    expect(refused(HTTP, '--reconnect-delay', '100')).toMatch(/^WT_USAGE: --reconnect-delay does not apply to sse/)
+  })
+
+  it('--no-reconnect with a reconnect setting is refused, naming both', () => {
+    for (const flag of ['--reconnect-delay', '--reconnect-max-delay', '--reconnect-max']) {
+      expect(refused(WS, '--no-reconnect', flag, '100')).toMatch(new RegExp(`^WT_USAGE: ${flag} .*--no-reconnect`))
+      // (--reconnect-delay is refused for sse whatever else is given.)
+      if (flag !== '--reconnect-delay') expect(refused(HTTP, '-t', 'sse', '--no-reconnect', flag, '100')).toMatch(new RegExp(`^WT_USAGE: ${flag} .*--no-reconnect`))
+    }
+    expect(spec(HTTP, '-t', 'sse', '--no-reconnect')).toMatchObject({ reconnect: { enabled: false }, sse: { reconnect: false } })
+  })
+
+  it('h2 and stream never reconnect: every reconnect flag is refused, naming it', () => {
+    for (const t of ['h2', 'stream']) {
+      for (const argv of [['--reconnect-delay', '100'], ['--reconnect-max-delay', '100'], ['--reconnect-max', '2'], ['--reconnect'], ['--no-reconnect']]) {
+        expect(refused(HTTP, '-t', t, ...argv)).toMatch(new RegExp(`^WT_USAGE: ${argv[0]} does not apply to ${t}: `))
+      }
+    }
+  })
+
+  it('poll: --reconnect, --no-reconnect and --reconnect-max are refused, naming the poll flags that do that', () => {
+    for (const argv of [['--reconnect'], ['--no-reconnect'], ['--reconnect-max', '3']]) {
+      expect(refused(HTTP, '-t', 'poll', ...argv)).toMatch(new RegExp(`^WT_USAGE: ${argv[0]} does not apply to poll: .*--max-errors`))
+    }
+  })
+
+  it('--cursor-json with --cursor-header: both reach the spec (the header first, the JSON path when it is missing)', () => {
+    const s = spec(HTTP, '-t', 'poll', '--cursor-json', '$.next', '--cursor-header', 'X-Cursor', '--cursor-query', 'after')
+    expect(s.poll?.cursorFrom).toEqual({ json: '$.next', header: 'X-Cursor' })
+    expect(spec(HTTP, '-t', 'poll', '--cursor-json', '$.next', '--cursor-query', 'after').poll?.cursorFrom).toEqual({ json: '$.next' })
+    expect(spec(HTTP, '-t', 'poll', '--cursor-header', 'X-Cursor', '--cursor-query', 'after').poll?.cursorFrom).toEqual({ header: 'X-Cursor' })
+  })
+
+  it('--cursor-query with --cursor-to-header: the cursor goes into both', () => {
+    expect(spec(HTTP, '-t', 'poll', '--cursor-json', 'c', '--cursor-query', 'after', '--cursor-to-header', 'X-After').poll?.cursorTo).toEqual({ query: 'after', header: 'X-After' })
+    expect(spec(HTTP, '-t', 'poll', '--cursor-json', 'c', '--cursor-to-header', 'X-After').poll?.cursorTo).toEqual({ header: 'X-After' })
+  })
+
+  it('--help says which transports the reconnect flags apply to, and that both cursor sources may be given', () => {
+    expect(RECORD_HELP).toMatch(/--reconnect-delay MS +.*ws and poll.*--retry/)
+    expect(RECORD_HELP).toMatch(/--reconnect-max-delay MS +.*SSE/)
+    expect(RECORD_HELP).toMatch(/--cursor-header NAME +.*--cursor-json/)
+  })
+})

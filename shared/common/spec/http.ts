@@ -24,7 +24,7 @@ export interface PollOptions {
   delayMs?: number
   /** Stop after N cycles (0 = unlimited). */
   maxCycles?: number
-  /** Backoff with full jitter after failed cycles (default true); bounds from spec.reconnect. */
+  /** Backoff with full jitter after failed cycles (default true); bounds from spec.reconnect. false: retry after reconnect.initialDelayMs every time. */
   backoff?: boolean
   /** Give up after N failed cycles in a row (default 10; 0 = never). */
   maxConsecutiveErrors?: number

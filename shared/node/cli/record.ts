@@ -1,6 +1,6 @@
 /** `wiretrace record <url>`: open one connection, record it, print a live summary on stderr. */
 import fs from 'node:fs'
-import type { ConnectionSpec, NetworkProfile, ProxyAuth, ProxyServer, ProxyTlsOptions, SendItem, Transport } from '../../common/spec/index.ts'
+import type { ConnectionSpec, NetworkProfile, PollOptions, ProxyAuth, ProxyServer, ProxyTlsOptions, ReconnectPolicy, SendItem, Transport } from '../../common/spec/index.ts'
 import type { WiretraceEvent } from '../../common/events/index.ts'
 import { TRANSPORTS } from '../../common/spec/index.ts'
 import { WiretraceError, EXIT } from '../../common/errors/index.ts'
@@ -42,10 +42,10 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   servername: { type: 'string', arg: 'NAME', help: 'TLS SNI server name' },
   duration: { type: 'number', arg: 'S', help: 'stop cleanly after S seconds' },
   'max-messages': { type: 'number', short: 'n', arg: 'N', help: 'stop cleanly after N received messages or events' },
-  reconnect: { type: 'boolean', help: 'WebSocket: reconnect with exponential backoff and full jitter (default off). SSE reconnects by default as EventSource does; --reconnect adds backoff with jitter, --no-reconnect turns it off' },
-  'reconnect-max': { type: 'number', arg: 'N', help: 'reconnect attempts at most (default 10; 0 = unlimited)' },
-  'reconnect-delay': { type: 'number', arg: 'MS', help: 'first reconnect delay (default 500)' },
-  'reconnect-max-delay': { type: 'number', arg: 'MS', help: 'backoff cap (default 30000)' },
+  reconnect: { type: 'boolean', help: 'WebSocket: reconnect with exponential backoff and full jitter (default off). SSE reconnects by default as EventSource does; --reconnect adds backoff with jitter, --no-reconnect turns it off. Not for poll, h2 or stream' },
+  'reconnect-max': { type: 'number', arg: 'N', help: 'ws and SSE: reconnect attempts at most (ws default 10, SSE unlimited; 0 = unlimited)' },
+  'reconnect-delay': { type: 'number', arg: 'MS', help: 'ws and poll: first reconnect delay, poll: first retry after a failed cycle (default 500; turns ws reconnect on). SSE waits --retry or the server\'s retry: instead' },
+  'reconnect-max-delay': { type: 'number', arg: 'MS', help: 'ws, poll and SSE: backoff cap (default 30000; turns ws reconnect and SSE backoff on, as --reconnect does)' },
   'stats-interval': { type: 'number', arg: 'MS', help: 'stats sample interval (default 1000; 0 = off)' },
   flood: { type: 'string', arg: 'N:SIZE', help: 'after open, send N messages of SIZE bytes as fast as allowed' },
   'flood-mode': { type: 'string', arg: 'respect|ignore', help: 'honour bufferedAmount (default) or ignore it' },
@@ -55,10 +55,10 @@ export const RECORD_OPTIONS: Record<string, OptionDef> = {
   'last-event-id': { type: 'string', arg: 'ID', help: 'SSE: Last-Event-ID for the first request' },
   retry: { type: 'number', arg: 'MS', help: 'SSE: reconnection time when the server sets none (default 3000)' },
   'heartbeat-expect': { type: 'number', arg: 'MS', help: 'SSE: warn when no byte arrives within MS' },
-  'cursor-json': { type: 'string', arg: 'PATH', help: 'poll: take the next cursor from this JSON path of the body' },
-  'cursor-header': { type: 'string', arg: 'NAME', help: 'poll: take the next cursor from this response header' },
-  'cursor-query': { type: 'string', arg: 'NAME', help: 'poll: send the cursor as this query parameter' },
-  'cursor-to-header': { type: 'string', arg: 'NAME', help: 'poll: send the cursor as this request header' },
+  'cursor-json': { type: 'string', arg: 'PATH', help: 'poll: take the next cursor from this JSON path of the body (with --cursor-header: when that header is missing)' },
+  'cursor-header': { type: 'string', arg: 'NAME', help: 'poll: take the next cursor from this response header (with --cursor-json: the header first, else the JSON path)' },
+  'cursor-query': { type: 'string', arg: 'NAME', help: 'poll: send the cursor as this query parameter (with --cursor-to-header: in both)' },
+  'cursor-to-header': { type: 'string', arg: 'NAME', help: 'poll: send the cursor as this request header (with --cursor-query: in both)' },
   'poll-timeout': { type: 'number', arg: 'MS', help: 'poll: client timeout per request (default 60000)' },
   'poll-delay': { type: 'number', arg: 'MS', help: 'poll: delay between polls (default 0)' },
   'max-cycles': { type: 'number', arg: 'N', help: 'poll: stop after N cycles' },
@@ -191,12 +191,8 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
   if (v.duration !== undefined) spec.durationMs = Math.round((v.duration as number) * 1000)
   if (v['max-messages'] !== undefined) spec.maxMessages = v['max-messages'] as number
   if (v['stats-interval'] !== undefined) spec.statsIntervalMs = v['stats-interval'] as number
-  if (v.reconnect !== undefined || v['reconnect-max'] !== undefined) {
-    spec.reconnect = { enabled: v.reconnect !== false }
-    if (v['reconnect-max'] !== undefined) spec.reconnect.maxAttempts = v['reconnect-max'] as number
-    if (v['reconnect-delay'] !== undefined) spec.reconnect.initialDelayMs = v['reconnect-delay'] as number
-    if (v['reconnect-max-delay'] !== undefined) spec.reconnect.maxDelayMs = v['reconnect-max-delay'] as number
-  }
+  const reconnect = reconnectFromArgs(transport, v)
+  if (reconnect) spec.reconnect = reconnect
   if (v.method) spec.method = (v.method as string).toUpperCase()
   if (v.body !== undefined) spec.body = { text: v.body as string }
   if (v['body-file']) spec.body = { base64: readFileOption('body-file', v['body-file'] as string).toString('base64') }
@@ -206,14 +202,20 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
     if (v['last-event-id'] !== undefined) spec.sse.lastEventId = v['last-event-id'] as string
     if (v.retry !== undefined) spec.sse.retryMs = v.retry as number
     if (v['heartbeat-expect'] !== undefined) spec.sse.expectHeartbeatMs = v['heartbeat-expect'] as number
-    if (v.reconnect === true) spec.sse.backoff = true
+    // The backoff cap asks for backoff, as --reconnect does.
+    if (v.reconnect === true || v['reconnect-max-delay'] !== undefined) spec.sse.backoff = true
   }
   if (transport === 'poll') {
     spec.poll = {}
-    if (v['cursor-json']) spec.poll.cursorFrom = { json: v['cursor-json'] as string }
-    if (v['cursor-header']) spec.poll.cursorFrom = { header: v['cursor-header'] as string }
-    if (v['cursor-query']) spec.poll.cursorTo = { query: v['cursor-query'] as string }
-    if (v['cursor-to-header']) spec.poll.cursorTo = { header: v['cursor-to-header'] as string }
+    // Both sources may be given (the header first, the JSON path when it is missing), and both targets.
+    const from: NonNullable<PollOptions['cursorFrom']> = {}
+    if (v['cursor-json']) from.json = v['cursor-json'] as string
+    if (v['cursor-header']) from.header = v['cursor-header'] as string
+    if (from.json !== undefined || from.header !== undefined) spec.poll.cursorFrom = from
+    const to: NonNullable<PollOptions['cursorTo']> = {}
+    if (v['cursor-query']) to.query = v['cursor-query'] as string
+    if (v['cursor-to-header']) to.header = v['cursor-to-header'] as string
+    if (to.query !== undefined || to.header !== undefined) spec.poll.cursorTo = to
     if (v['poll-timeout'] !== undefined) spec.poll.timeoutMs = v['poll-timeout'] as number
     if (v['poll-delay'] !== undefined) spec.poll.delayMs = v['poll-delay'] as number
     if (v['max-cycles'] !== undefined) spec.poll.maxCycles = v['max-cycles'] as number
@@ -243,6 +245,53 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
   spec.network = networkFromArgs(v)
   if (v['keep-secrets']) spec.keepSecrets = true
   return spec
+}
+
+/**
+ * The reconnect flags for the chosen transport; one that cannot apply is refused, naming it.
+ * - ws: all of them; a setting (attempts, delay, cap) turns reconnect on, as --reconnect does;
+ * - sse: --no-reconnect, --reconnect-max (unlimited by default), --reconnect-max-delay (the backoff
+ *   cap, which turns backoff on). The first wait is the server's retry: or --retry, so
+ *   --reconnect-delay is refused;
+ * - poll: --reconnect-delay and --reconnect-max-delay bound the backoff after failed cycles; it
+ *   always retries until --max-errors, so --reconnect, --no-reconnect and --reconnect-max are refused;
+ * - h2, stream: one request, never reconnected: every reconnect flag is refused.
+ */
+function reconnectFromArgs(transport: Transport, v: Record<string, unknown>): Partial<ReconnectPolicy> | undefined {
+  const toggle = v.reconnect === true ? '--reconnect' : v.reconnect === false ? '--no-reconnect' : undefined
+  const settings = ['reconnect-max', 'reconnect-delay', 'reconnect-max-delay'].filter((k) => v[k] !== undefined).map((k) => `--${k}`)
+  if (transport === 'h2' || transport === 'stream') {
+    const first = toggle ?? settings[0]
+    if (first) throw new WiretraceError('WT_USAGE', `${first} does not apply to ${transport}: ${transport === 'h2' ? 'an HTTP/2 recording' : 'a raw stream'} is one request, never reconnected`)
+    return undefined
+  }
+  if (transport === 'poll') {
+    const first = toggle ?? (v['reconnect-max'] !== undefined ? '--reconnect-max' : undefined)
+    if (first) {
+      throw new WiretraceError(
+        'WT_USAGE',
+        `${first} does not apply to poll: a failed cycle is always retried, after a backoff bounded by --reconnect-delay and --reconnect-max-delay; --max-errors N gives up after N failed cycles in a row`,
+      )
+    }
+    if (!settings.length) return undefined
+    const r: Partial<ReconnectPolicy> = {}
+    if (v['reconnect-delay'] !== undefined) r.initialDelayMs = v['reconnect-delay'] as number
+    if (v['reconnect-max-delay'] !== undefined) r.maxDelayMs = v['reconnect-max-delay'] as number
+    return r
+  }
+  if (transport === 'sse' && v['reconnect-delay'] !== undefined) {
+    throw new WiretraceError(
+      'WT_USAGE',
+      '--reconnect-delay does not apply to sse: the first reconnect waits the server\'s retry: or --retry MS (default 3000); backoff (--reconnect) grows from there up to --reconnect-max-delay',
+    )
+  }
+  if (v.reconnect === false && settings.length) throw new WiretraceError('WT_USAGE', `${settings[0]} does nothing with --no-reconnect: drop one of them`)
+  if (!toggle && !settings.length) return undefined
+  const r: Partial<ReconnectPolicy> = { enabled: v.reconnect !== false }
+  if (v['reconnect-max'] !== undefined) r.maxAttempts = v['reconnect-max'] as number
+  if (v['reconnect-delay'] !== undefined) r.initialDelayMs = v['reconnect-delay'] as number
+  if (v['reconnect-max-delay'] !== undefined) r.maxDelayMs = v['reconnect-max-delay'] as number
+  return r
 }
 
 /** Proxy variables --proxy-env snapshots from the environment (the rest of it stays out of the spec). */

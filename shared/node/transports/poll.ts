@@ -186,7 +186,8 @@ export function createPollTransport(ctx: TransportContext): Transport {
       delayMs: o.delayMs ?? 0,
       initialDelayMs: policy.initialDelayMs,
       maxDelayMs: policy.maxDelayMs,
-      multiplier: policy.multiplier,
+      // backoff: false retries a failed cycle after the same delay every time (no growth, no jitter).
+      multiplier: o.backoff === false ? 1 : policy.multiplier,
       jitter: o.backoff === false ? 'none' : policy.jitter,
       maxCycles: o.maxCycles ?? 0,
       maxConsecutiveErrors: o.maxConsecutiveErrors ?? 10,
