@@ -458,6 +458,26 @@ describe('record: reconnect and cursor flags reach the spec, or are refused nami
     expect(spec(HTTP, '-t', 'poll', '--cursor-json', 'c', '--cursor-to-header', 'X-After').poll?.cursorTo).toEqual({ header: 'X-After' })
   })
 
+  it('a flag of another transport is refused, naming the flag and where it applies (it used to be dropped silently)', () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['sse', ['--cursor-json', '$.c'], /^WT_USAGE: --cursor-json is for poll, not sse$/],
+      ['h2', ['--lines'], /^WT_USAGE: --lines is for stream, not h2$/],
+      ['poll', ['--send', 'hi'], /^WT_USAGE: --send is for ws, not poll$/],
+      ['sse', ['--no-deflate'], /^WT_USAGE: --no-deflate is for ws, not sse$/],
+      ['poll', ['--no-backoff'], /^$/],
+      ['sse', ['--concurrency', '2'], /^WT_USAGE: --concurrency is for h2, not sse$/],
+      ['stream', ['--retry', '100'], /^WT_USAGE: --retry is for sse, not stream$/],
+    ]
+    for (const [t, argv, re] of cases) {
+      if (re.source === '^$') expect(() => spec(HTTP, '-t', t, ...argv)).not.toThrow()
+      else expect(refused(HTTP, '-t', t, ...argv)).toMatch(re)
+    }
+    expect(refused('ws://127.0.0.1:9/', '--method', 'POST')).toBe('WT_USAGE: --method is for sse, poll, h2 or stream, not ws')
+    // Where they belong, they apply.
+    expect(spec(HTTP, '-t', 'h2', '--concurrency', '2', '--prior-knowledge').h2).toMatchObject({ concurrency: 2 })
+    expect(spec('ws://127.0.0.1:9/', '--no-deflate', '--send', 'x').ws).toMatchObject({ deflate: false })
+  })
+
   it('--help says which transports the reconnect flags apply to, and that both cursor sources may be given', () => {
     expect(RECORD_HELP).toMatch(/--reconnect-delay MS +.*ws and poll.*--retry/)
     expect(RECORD_HELP).toMatch(/--reconnect-max-delay MS +.*SSE/)

@@ -128,6 +128,7 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
     throw new WiretraceError('WT_USAGE', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transportOpt}"`)
   }
   const transport = (transportOpt as Transport | undefined) ?? inferTransport(url)
+  checkTransportFlags(transport, v)
   const spec: ConnectionSpec = { url, transport }
   const headers: Array<[string, string]> = []
   for (const [i, h] of ((v.header as string[] | undefined) ?? []).entries()) {
@@ -245,6 +246,30 @@ export function specFromArgs(url: string, v: Record<string, unknown>): Connectio
   spec.network = networkFromArgs(v)
   if (v['keep-secrets']) spec.keepSecrets = true
   return spec
+}
+
+/** Flags that belong to some transports only (the reconnect flags: reconnectFromArgs). */
+const FLAG_TRANSPORTS: Record<string, readonly Transport[]> = {
+  ...Object.fromEntries(
+    ['subprotocol', 'origin', 'send', 'send-json', 'send-hex', 'send-base64', 'send-file', 'ping-interval', 'pong-timeout', 'deflate', 'max-payload', 'frames', 'flood', 'flood-mode'].map((k) => [k, ['ws'] as const]),
+  ),
+  ...Object.fromEntries(['method', 'body', 'body-file'].map((k) => [k, ['sse', 'poll', 'h2', 'stream'] as const])),
+  ...Object.fromEntries(['last-event-id', 'retry', 'heartbeat-expect'].map((k) => [k, ['sse'] as const])),
+  ...Object.fromEntries(
+    ['cursor-json', 'cursor-header', 'cursor-query', 'cursor-to-header', 'poll-timeout', 'poll-delay', 'max-cycles', 'initial-cursor', 'poll-concurrency', 'max-errors', 'backoff'].map((k) => [k, ['poll'] as const]),
+  ),
+  ...Object.fromEntries(['concurrency', 'path', 'window', 'session-window', 'frame-size', 'h2-timeout', 'prior-knowledge', 'h2-ping'].map((k) => [k, ['h2'] as const])),
+  ...Object.fromEntries(['lines', 'max-line'].map((k) => [k, ['stream'] as const])),
+}
+
+/** A flag of another transport is refused, naming it and where it applies, rather than dropped. */
+function checkTransportFlags(transport: Transport, v: Record<string, unknown>): void {
+  for (const [k, where] of Object.entries(FLAG_TRANSPORTS)) {
+    if (v[k] === undefined || where.includes(transport)) continue
+    const flag = v[k] === false ? `--no-${k}` : `--${k}`
+    const list = where.length > 1 ? `${where.slice(0, -1).join(', ')} or ${where[where.length - 1]}` : where[0]
+    throw new WiretraceError('WT_USAGE', `${flag} is for ${list}, not ${transport}`)
+  }
 }
 
 /**
