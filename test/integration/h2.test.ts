@@ -3,7 +3,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import { makeCa, type TestCa } from '../fixtures/certs.ts'
-import { startH2Fixture, startHttp1Fixture, startHttp1TlsFixture, type H2Fixture } from '../fixtures/servers/http2.ts'
+import { startBigFrameH2Fixture, startH2Fixture, startHttp1Fixture, startHttp1TlsFixture, startSilentTcpFixture, type H2Fixture } from '../fixtures/servers/http2.ts'
 import { run, start } from '../fixtures/engine.ts'
 
 let ca: TestCa
@@ -16,7 +16,7 @@ const fixtures: H2Fixture[] = []
 afterEach(async () => {
   await Promise.all(fixtures.splice(0).map((f) => f.close()))
 })
-async function keep(p: Promise<H2Fixture>): Promise<H2Fixture> {
+async function keep<F extends H2Fixture>(p: Promise<F>): Promise<F> {
   const f = await p
   fixtures.push(f)
   return f
@@ -74,10 +74,51 @@ describe('h2: sessions and streams', () => {
     const f = await keep(startH2Fixture({ secure: false }))
     const r = await run({ url: `${f.url}/goaway`, transport: 'h2' })
     const g = r.of('h2.goaway')[0]!
-    expect(g).toMatchObject({ errorCode: 11, errorName: 'ENHANCE_YOUR_CALM', opaqueData: 'calm down' })
-    expect(typeof g.lastStreamId).toBe('number')
-    expect(r.of('error').some((e) => e.code === 'WT_H2_GOAWAY')).toBe(true)
+    // One request on the session: stream 1, which the server names as the last it processed.
+    expect(g).toMatchObject({ errorCode: 11, errorName: 'ENHANCE_YOUR_CALM', opaqueData: 'calm down', lastStreamId: 1 })
+    const e = r.of('error').find((x) => x.code === 'WT_H2_GOAWAY')!
+    expect(e.detail).toMatchObject({ errorCode: 11, lastStreamId: 1 })
+    expect(e.message).toMatch(/last stream 1\b/)
     expect(r.end.exitCode).not.toBe(0)
+  })
+
+  it("records the server's SETTINGS and keeps within its maxConcurrentStreams", async () => {
+    const f = await keep(startH2Fixture({ secure: false, settings: { maxConcurrentStreams: 7, maxHeaderListSize: 32768 } }))
+    const r = await run({ url: `${f.url}/chunks?n=2&gap=20`, transport: 'h2', h2: { concurrency: 20 } })
+    expect(r.end.exitCode).toBe(0)
+    const remote = r.of('h2.session').find((s) => s.which === 'remote-settings')!
+    expect(remote.remoteSettings).toMatchObject({ maxConcurrentStreams: 7, maxHeaderListSize: 32768 })
+    // Streams in flight, from the recording: never more than the server allows, and that many at once.
+    let open = 0
+    let most = 0
+    for (const s of r.of('h2.stream')) {
+      if (s.phase === 'headers-sent') most = Math.max(most, ++open)
+      else if (s.phase === 'end' || s.phase === 'rst') open--
+    }
+    expect(most).toBe(7)
+    expect(r.of('h2.stream').filter((s) => s.phase === 'end')).toHaveLength(20)
+  })
+
+  it('maxFrameSize goes out in SETTINGS and lets the server send DATA frames over 16 KiB', async () => {
+    const f = await keep(startBigFrameH2Fixture({ frameSize: 40_000, frames: 8 }))
+    const windows = { initialWindowSize: 1 << 20, sessionWindowSize: 4 << 20 }
+    const dataSizes = (x: Awaited<ReturnType<typeof run>>): number[] =>
+      x.of('h2.stream')
+        .filter((s) => s.phase === 'data')
+        .flatMap((s) => s.sizes ?? [s.size!])
+    const r = await run({ url: `${f.url}/big`, transport: 'h2', h2: { ...windows, maxFrameSize: 65_536 } })
+    expect(r.end.exitCode).toBe(0)
+    expect(r.of('h2.session').find((s) => s.which === 'local-settings')!.localSettings.maxFrameSize).toBe(65_536)
+    expect(f.clientMaxFrameSize).toBe(65_536)
+    const big = dataSizes(r)
+    expect(big.reduce((a, n) => a + n, 0)).toBe(8 * 40_000)
+    expect(Math.max(...big)).toBeGreaterThan(16_384)
+    // The control: the same server and windows without maxFrameSize give 16 KiB frames at most.
+    const d = await run({ url: `${f.url}/big`, transport: 'h2', h2: windows })
+    expect(d.end.exitCode).toBe(0)
+    const small = dataSizes(d)
+    expect(small.reduce((a, n) => a + n, 0)).toBe(8 * 16_384)
+    expect(Math.max(...small)).toBeLessThanOrEqual(16_384)
   })
 })
 
@@ -95,10 +136,63 @@ describe('h2: says where it stuck instead of hanging', () => {
   it('h2c prior knowledge against an HTTP/1.1 server fails fast', async () => {
     const f = await keep(startHttp1Fixture())
     const t0 = Date.now()
-    const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs: 1500 } })
-    expect(Date.now() - t0).toBeLessThan(3000)
-    expect(['WT_H2_PROTOCOL', 'WT_H2_TIMEOUT', 'WT_CONNECTION_CLOSED']).toContain(r.of('error')[0]!.code)
+    const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs: 5000 } })
+    // Fails on the server's answer, long before the SETTINGS timeout would fire.
+    expect(Date.now() - t0).toBeLessThan(2500)
+    // The first and only fatal error names the protocol mismatch (no stream was ever opened).
+    const fatal = r.of('error').filter((e) => e.fatal)
+    expect(fatal.map((e) => e.code)).toEqual(['WT_H2_PROTOCOL'])
+    expect(r.of('error')[0]!.code).toBe('WT_H2_PROTOCOL')
+    expect(fatal[0]!.message).not.toMatch(/stream\(s\) unfinished/)
+    // The server's answer (node's "HTTP/1.1 400 Bad Request", 47 bytes) is counted; node:http2
+    // reads the socket natively, so it cannot be quoted.
+    expect(fatal[0]!.message).toMatch(/not an HTTP\/2 SETTINGS frame/)
+    expect(fatal[0]!.message).toMatch(/prior knowledge \(h2c\)/)
+    expect(fatal[0]!.detail).toMatchObject({ waitingFor: 'settings', priorKnowledge: true })
+    expect(fatal[0]!.detail!.bytesReceived).toBeGreaterThan(0)
+    const d = r.of('diagnosis').find((x) => x.code === 'WT_H2_PROTOCOL')!
+    expect(d).toMatchObject({ severity: 'error' })
+    expect(d.explanation).toMatch(/h2c/)
+    expect(d.suggestions.join(' ')).toMatch(/https:\/\//)
+    expect(r.of('h2.stream')).toHaveLength(0)
     expect(r.end.exitCode).not.toBe(0)
+  })
+
+  it("a server that accepts and says nothing: WT_H2_TIMEOUT waiting for its SETTINGS, within the timeout", async () => {
+    const f = await keep(startSilentTcpFixture())
+    const timeoutMs = 500
+    const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs } })
+    const fatal = r.of('error').filter((e) => e.fatal)
+    expect(fatal.map((e) => e.code)).toEqual(['WT_H2_TIMEOUT'])
+    expect(fatal[0]!.detail).toMatchObject({ waitingFor: 'settings', timeoutMs })
+    expect(fatal[0]!.message).toMatch(/SETTINGS/)
+    // The timer starts once the TCP connection is up and fires on time, not at some later wait.
+    const tcpAt = r.of('tcp')[0]!.ts
+    expect(fatal[0]!.ts - tcpAt).toBeGreaterThanOrEqual(timeoutMs - 20)
+    expect(fatal[0]!.ts - tcpAt).toBeLessThan(timeoutMs + 700)
+    expect(r.of('open')).toHaveLength(0)
+    expect(r.end.exitCode).not.toBe(0)
+  })
+
+  it('a server that closes before its SETTINGS: WT_CONNECTION_CLOSED at the handshake, no stream named', async () => {
+    const f = await keep(startSilentTcpFixture({ close: true }))
+    const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs: 2000 } })
+    const fatal = r.of('error').filter((e) => e.fatal)
+    expect(fatal.map((e) => e.code)).toEqual(['WT_CONNECTION_CLOSED'])
+    expect(fatal[0]).toMatchObject({ phase: 'handshake', detail: { waitingFor: 'settings', bytesReceived: 0 } })
+    expect(fatal[0]!.message).toMatch(/before sending its SETTINGS frame/)
+    expect(fatal[0]!.message).not.toMatch(/stream\(s\) unfinished/)
+    expect(r.end.exitCode).not.toBe(0)
+  })
+
+  it('a server that sends a few non-HTTP/2 bytes and closes: WT_H2_PROTOCOL with the count, and the h2c diagnosis', async () => {
+    const f = await keep(startSilentTcpFixture({ send: Buffer.from('HTTP/'), close: true }))
+    const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs: 2000 } })
+    const fatal = r.of('error').filter((e) => e.fatal)
+    expect(fatal.map((e) => e.code)).toEqual(['WT_H2_PROTOCOL'])
+    expect(fatal[0]!.detail).toMatchObject({ waitingFor: 'settings', bytesReceived: 5 })
+    expect(fatal[0]!.message).toMatch(/without a complete HTTP\/2 SETTINGS frame/)
+    expect(r.of('diagnosis').map((d) => d.code)).toEqual(['WT_H2_PROTOCOL'])
   })
 
   it('a stream with no response headers times out, naming the wait', async () => {

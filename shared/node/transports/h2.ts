@@ -23,6 +23,8 @@ import { SECRET_HEADERS } from '../../common/redact.ts'
 import { bodyOf, maybeRedactHeaders, maybeRedactUrl } from './http/exchange.ts'
 
 const C = http2.constants
+/** nghttp2's NGHTTP2_ERR_PROTO (not in http2.constants): node:http2 reports a peer that is not HTTP/2 with it. */
+const NGHTTP2_ERR_PROTO = -505
 
 /** HTTP/2 error code -> name (RFC 9113 section 7). */
 export const H2_ERROR_NAMES: Record<number, string> = {
@@ -213,11 +215,51 @@ export function createH2Transport(ctx: TransportContext): Transport {
       let connectionLost = false
       let lostMessage = ''
       socket!.once('close', () => {
-        if (stopped || !settle || finished >= totalStreams || lastStreamError === 'WT_H2_GOAWAY') return
+        // Before the server's SETTINGS no stream was opened: the session's error or close says what happened.
+        if (stopped || !settle || !gotRemote || finished >= totalStreams || lastStreamError === 'WT_H2_GOAWAY') return
         connectionLost = true
         lostMessage = `the connection closed with ${totalStreams - finished} of ${totalStreams} stream(s) unfinished (no GOAWAY from the server)`
         emit({ type: 'error', conn, code: 'WT_CONNECTION_CLOSED', phase: 'open', message: lostMessage, fatal: true, ...silence() })
       })
+      /**
+       * Bytes the server sent on this h2c connection, read off the socket (null over TLS, where
+       * the count would be TLS records, handshake included, not HTTP/2 bytes).
+       */
+      const h2cBytesIn = (): number | null => (secure ? null : (socket?.bytesRead ?? 0))
+      /**
+       * The server answered, but not with an HTTP/2 SETTINGS frame: nghttp2 said so (`why`), or
+       * the server sent bytes and closed before a complete one (`why` null). node:http2 reads
+       * the socket natively (nghttp2 consumes the TCP handle, a 'data' listener sees nothing)
+       * and the server speaks only after the preface node:http2 writes itself, so those bytes
+       * never reach JavaScript and cannot be quoted; their count and nghttp2's verdict can.
+       */
+      const notHttp2 = (why: string | null): void => {
+        const n = h2cBytesIn()
+        const got = n === null ? '' : ` (${n} byte(s) received)`
+        const verdict = why
+          ? `the server's first bytes${got} were not an HTTP/2 SETTINGS frame (node:http2: ${why})`
+          : `the server sent bytes${got} and closed without a complete HTTP/2 SETTINGS frame`
+        const message = secure
+          ? `${verdict}: ALPN selected h2 but the server does not speak HTTP/2`
+          : `${verdict}: the server does not speak HTTP/2 with prior knowledge (h2c) on this port; an HTTP/1.1 server answers the h2c preface ("PRI * HTTP/2.0") with an HTTP/1.1 error such as 400 and closes`
+        fail('WT_H2_PROTOCOL', 'handshake', message, { waitingFor: 'settings', priorKnowledge: !secure, ...(n === null ? {} : { bytesReceived: n }) })
+        if (!secure) {
+          emit({
+            type: 'diagnosis',
+            conn,
+            code: 'WT_H2_PROTOCOL',
+            severity: 'error',
+            title: 'The server does not speak h2c on this port',
+            explanation: `HTTP/2 over http:// starts with prior knowledge: the client sends the HTTP/2 preface at once and expects the server's SETTINGS frame back. This server answered with ${n} byte(s) that are not HTTP/2, which is what an HTTP/1.1-only server does (it reads "PRI * HTTP/2.0" as a bad HTTP/1.1 request). Most servers and proxies offer HTTP/2 only over TLS, negotiated by ALPN; h2c needs to be enabled explicitly, and some servers only offer it after an HTTP/1.1 Upgrade, which Wiretrace does not send.`,
+            suggestions: [
+              'Use the https:// URL: HTTP/2 is then negotiated by ALPN (and WT_H2_ALPN says plainly if it is not).',
+              'To watch this endpoint over HTTP/1.1, use --transport stream or sse (or poll) with the same URL.',
+              'If the server should speak h2c, check that prior-knowledge h2c is enabled on this port (not only the Upgrade path).',
+            ],
+          })
+        }
+        s.destroy()
+      }
       const settingsTimer = setTimeout(() => {
         if (gotRemote) return
         fail('WT_H2_TIMEOUT', 'handshake', `waiting for the server's SETTINGS frame: nothing within ${timeoutMs} ms${secure ? '' : ' (with prior knowledge over http://, an HTTP/1.1-only server may just wait)'}`, { waitingFor: 'settings', timeoutMs })
@@ -266,10 +308,13 @@ export function createH2Transport(ctx: TransportContext): Transport {
           emit({ type: 'error', conn, code: 'WT_H2_GOAWAY', phase: 'open', message: `the server sent GOAWAY ${h2ErrorName(errorCode)} (last stream ${lastStreamID})`, fatal: false, detail: { errorCode, lastStreamId: lastStreamID } })
         }
       })
-      s.on('error', (e: Error & { code?: string }) => {
+      s.on('error', (e: Error & { code?: string; errno?: number }) => {
         const m = e.message
         if (!gotRemote) {
-          fail('WT_H2_PROTOCOL', 'handshake', `the HTTP/2 session failed before the server's SETTINGS: ${m}${secure ? '' : ' (is the server speaking HTTP/2 with prior knowledge on this port?)'}`, { errno: e.code })
+          // node:http2 turns nghttp2's "unexpected data while we expected SETTINGS frame" into
+          // ERR_HTTP2_ERROR with NGHTTP2_ERR_PROTO: the peer answered, but not with HTTP/2.
+          if (e.code === 'ERR_HTTP2_ERROR' && e.errno === NGHTTP2_ERR_PROTO) notHttp2(m)
+          else fail('WT_H2_PROTOCOL', 'handshake', `the HTTP/2 session failed before the server's SETTINGS: ${m}${secure ? '' : ' (is the server speaking HTTP/2 with prior knowledge on this port?)'}`, { errno: e.code })
         } else {
           const code: ErrorCode = e.code === 'ERR_HTTP2_SESSION_ERROR' || e.code === 'ERR_HTTP2_ERROR' ? 'WT_H2_PROTOCOL' : 'WT_CONNECTION_RESET'
           const message = `the HTTP/2 session failed: ${m}`
@@ -281,6 +326,17 @@ export function createH2Transport(ctx: TransportContext): Transport {
         clearTimeout(settingsTimer)
         for (const r of live) r.st.destroy()
         if (stopped) return done(0, 'stopped')
+        // Already reported (a fatal error, the settings timeout): one fatal error per run.
+        if (!settle) return
+        if (!gotRemote) {
+          const n = h2cBytesIn()
+          if (n !== null && n > 0) return notHttp2(null)
+          const message = secure
+            ? 'the server closed the connection after ALPN h2, before sending its SETTINGS frame'
+            : 'the server closed the connection before sending its SETTINGS frame (nothing received; with prior knowledge over http://: does the server speak HTTP/2 on this port?)'
+          emit({ type: 'error', conn, code: 'WT_CONNECTION_CLOSED', phase: 'handshake', message, fatal: true, detail: { waitingFor: 'settings', ...(n === null ? {} : { bytesReceived: n }) }, ...silence() })
+          return done(exitCodeFor('WT_CONNECTION_CLOSED'), message)
+        }
         if (finished < totalStreams && !connectionLost) {
           const code: ErrorCode = lastStreamError ?? 'WT_CONNECTION_CLOSED'
           const message = `the session closed with ${totalStreams - finished} of ${totalStreams} stream(s) unfinished`
