@@ -296,6 +296,12 @@ describe('inspector in Chromium', () => {
     expect(rows.some((r) => r.includes('H2 response') && r.includes('stream 1 status 200'))).toBe(true)
     await page.getByText('This HTTP/2 connection only receives; there is nothing to send on it.').waitFor()
     await shot(page, '29-h2')
+    // The Health tab charts the session's flow-control windows from the stats samples.
+    await page.getByRole('tab', { name: /Health/ }).click()
+    await page.getByText('HTTP/2 flow-control windows (session)').waitFor({ timeout: 10_000 })
+    await page.waitForTimeout(2200)
+    await shot(page, '31-h2-health')
+    await page.getByRole('tab', { name: /Messages/ }).click()
     await page.locator('aside').getByRole('button', { name: 'Long-poll', exact: true }).click()
     await page.getByRole('heading', { name: 'Long-poll' }).waitFor()
     await page.waitForFunction(() => document.querySelectorAll('[role="option"]').length >= 12, undefined, { timeout: 10_000 })

@@ -123,7 +123,8 @@ export class ConnView {
 
   readonly rows: Row[] = []
   /** bytes/s in, out; msgs/s in, out; bufferedAmount; writableLength. */
-  readonly stats = new Series(6)
+  /** rateIn, rateOut, msgRateIn, msgRateOut, bufferedAmount, writableLength, h2LocalWindow, h2RemoteWindow */
+  readonly stats = new Series(8)
   readonly rtt = new Series(1)
   /** SSE / stream gaps between chunks, ms. */
   readonly gaps = new Series(1)
@@ -456,7 +457,7 @@ export class ConnView {
     for (const ev of events) {
       if (this.findRow(ev.seq)) continue
       const t = ev.type
-      if (t === 'stats') this.stats.insert(ev.ts / 1000, ev.rateIn, ev.rateOut, ev.msgRateIn, ev.msgRateOut, ev.bufferedAmount ?? NaN, ev.writableLength ?? NaN)
+      if (t === 'stats') this.stats.insert(ev.ts / 1000, ev.rateIn, ev.rateOut, ev.msgRateIn, ev.msgRateOut, ev.bufferedAmount ?? NaN, ev.writableLength ?? NaN, ev.h2LocalWindow ?? NaN, ev.h2RemoteWindow ?? NaN)
       else if (t === 'chunk') this.gaps.insert(ev.ts / 1000, ev.gapMs)
       else if (t === 'ws.pong' && ev.rttMs !== undefined) this.rtt.insert(ev.ts / 1000, ev.rttMs)
       else if (t === 'h2.ping') this.rtt.insert(ev.ts / 1000, ev.rttMs)
@@ -516,7 +517,7 @@ export class ConnView {
     this.noteSeq(ev.seq)
     const t = ev.type
     if (t === 'stats') {
-      this.stats.push(ev.ts / 1000, ev.rateIn, ev.rateOut, ev.msgRateIn, ev.msgRateOut, ev.bufferedAmount ?? NaN, ev.writableLength ?? NaN)
+      this.stats.push(ev.ts / 1000, ev.rateIn, ev.rateOut, ev.msgRateIn, ev.msgRateOut, ev.bufferedAmount ?? NaN, ev.writableLength ?? NaN, ev.h2LocalWindow ?? NaN, ev.h2RemoteWindow ?? NaN)
       this.chartsChanged = true
       return
     }
