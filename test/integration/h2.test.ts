@@ -2,6 +2,7 @@
 // the test, and h2c prior knowledge): streams, settings, ping, windows, hostile servers.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
+import net from 'node:net'
 import { makeCa, type TestCa } from '../fixtures/certs.ts'
 import { startBigFrameH2Fixture, startH2Fixture, startHttp1Fixture, startHttp1TlsFixture, startSilentTcpFixture, type H2Fixture } from '../fixtures/servers/http2.ts'
 import { run, start } from '../fixtures/engine.ts'
@@ -183,6 +184,44 @@ describe('h2: says where it stuck instead of hanging', () => {
     expect(fatal[0]!.message).toMatch(/before sending its SETTINGS frame/)
     expect(fatal[0]!.message).not.toMatch(/stream\(s\) unfinished/)
     expect(r.end.exitCode).not.toBe(0)
+  })
+
+  it('through a CONNECT proxy, the proxy\'s own reply is not counted as the server\'s answer', async () => {
+    const f = await keep(startSilentTcpFixture({ close: true }))
+    // A minimal CONNECT proxy: "200 Connection established", then the bytes both ways.
+    const socks = new Set<net.Socket>()
+    const proxy = net.createServer((down) => {
+      socks.add(down)
+      down.on('error', () => undefined)
+      let head = ''
+      const onData = (d: Buffer): void => {
+        head += d.toString('latin1')
+        if (!head.includes('\r\n\r\n')) return
+        down.removeListener('data', onData)
+        const [host, port] = head.split(' ')[1]!.split(':')
+        const up = net.connect(Number(port), host!, () => {
+          down.write('HTTP/1.1 200 Connection established\r\n\r\n')
+          up.pipe(down)
+          down.pipe(up)
+        })
+        up.on('error', () => down.destroy())
+        up.on('close', () => down.end())
+      }
+      down.on('data', onData)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    try {
+      const port = (proxy.address() as net.AddressInfo).port
+      const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs: 2000 }, network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port } } })
+      expect(r.of('proxy.connect')[0]?.status).toBe(200)
+      const fatal = r.of('error').filter((e) => e.fatal)
+      expect(fatal.map((e) => e.code)).toEqual(['WT_CONNECTION_CLOSED'])
+      expect(fatal[0]!.detail).toMatchObject({ waitingFor: 'settings', bytesReceived: 0 })
+      expect(r.of('diagnosis').filter((d) => d.code === 'WT_H2_PROTOCOL')).toEqual([])
+    } finally {
+      for (const sock of socks) sock.destroy()
+      await new Promise<void>((r) => proxy.close(() => r()))
+    }
   })
 
   it('a server that sends a few non-HTTP/2 bytes and closes: WT_H2_PROTOCOL with the count, and the h2c diagnosis', async () => {

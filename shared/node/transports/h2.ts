@@ -173,6 +173,8 @@ export function createH2Transport(ctx: TransportContext): Transport {
       return { exit: exitCodeFor(we.code), reason: we.message }
     }
     socket = dialed.socket as Socket
+    // What the path already read on this socket (a proxy's CONNECT or SOCKS reply): not the server's answer.
+    const bytesAtDial = socket.bytesRead ?? 0
     if (secure && dialed.alpn !== 'h2') {
       const got = dialed.alpn ?? 'nothing'
       const message = `ALPN negotiated ${dialed.alpn ? `"${dialed.alpn}"` : 'no protocol'} instead of "h2" (offered h2, http/1.1): the server${dialed.route !== 'DIRECT' ? ' or the proxy in the path' : ' (or a TLS-intercepting proxy)'} does not speak HTTP/2 here`
@@ -225,7 +227,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
        * Bytes the server sent on this h2c connection, read off the socket (null over TLS, where
        * the count would be TLS records, handshake included, not HTTP/2 bytes).
        */
-      const h2cBytesIn = (): number | null => (secure ? null : (socket?.bytesRead ?? 0))
+      const h2cBytesIn = (): number | null => (secure ? null : Math.max(0, (socket?.bytesRead ?? 0) - bytesAtDial))
       /**
        * The server answered, but not with an HTTP/2 SETTINGS frame: nghttp2 said so (`why`), or
        * the server sent bytes and closed before a complete one (`why` null). node:http2 reads
