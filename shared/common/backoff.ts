@@ -24,13 +24,19 @@ export function backoffDelay(attempt: number, p: ReconnectPolicy, random: () => 
   return Math.round(p.jitter === 'full' ? random() * cap : cap)
 }
 
+/** The smallest step backoffAbove grows by: a server's `retry: 0` must not become a reconnect storm. */
+export const MIN_BACKOFF_UNIT_MS = 100
+
 /**
  * Backoff on top of a floor (SSE's reconnection time `base`): attempt 1 waits `base`; attempt n
- * waits a draw in [base, cap], cap = min(max(base, maxDelayMs), base x multiplier^(n-1)) (full
- * jitter over what backoff adds; without jitter, the cap). Never shorter than `base`.
+ * waits a draw in [base, cap], cap = min(max(base, maxDelayMs), unit x multiplier^(n-1)) with
+ * unit = max(base, MIN_BACKOFF_UNIT_MS) (full jitter over what backoff adds; without jitter, the
+ * cap). Never shorter than `base`.
  */
 export function backoffAbove(attempt: number, base: number, p: ReconnectPolicy, random: () => number = Math.random): number {
-  const cap = Math.min(Math.max(base, p.maxDelayMs), base * Math.pow(p.multiplier, Math.max(0, attempt - 1)))
+  if (attempt <= 1) return base
+  const unit = Math.max(base, MIN_BACKOFF_UNIT_MS)
+  const cap = Math.max(base, Math.min(Math.max(base, p.maxDelayMs), unit * Math.pow(p.multiplier, attempt - 1)))
   return Math.round(p.jitter === 'full' ? base + random() * (cap - base) : cap)
 }
 

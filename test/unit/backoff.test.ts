@@ -24,4 +24,11 @@ describe('backoffAbove (SSE: on top of the reconnection time)', () => {
     expect(backoffAbove(4, 300, { ...policy, jitter: 'none' })).toBe(1000)
     for (let n = 1; n < 20; n++) expect(backoffAbove(n, 300, policy)).toBeGreaterThanOrEqual(300)
   })
+
+  it('a tiny or zero retry time still backs off: growth starts from 100 ms (retry: 0 was a reconnect storm)', () => {
+    expect([1, 2, 3, 4].map((n) => backoffAbove(n, 0, policy, () => 1))).toEqual([0, 200, 400, 800])
+    expect(backoffAbove(2, 0, policy, () => 0)).toBe(0)
+    expect(backoffAbove(3, 30, policy, () => 1)).toBe(400)
+    expect(backoffAbove(1, 30, policy, () => 1)).toBe(30)
+  })
 })

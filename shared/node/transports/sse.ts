@@ -43,6 +43,9 @@ import {
 } from './http/exchange.ts'
 import { diagnoseContentType, diagnoseStatus, forwardedProxyAnswer } from './http/diagnose.ts'
 
+/** An attempt open this long without an event (comments only) still counts as a good one for backoff. */
+const PRODUCTIVE_OPEN_MS = 30_000
+
 /** Our reconnection time when the server sets none (EventSource implementations use ~3 s). */
 export const DEFAULT_SSE_RETRY_MS = 3000
 
@@ -500,6 +503,7 @@ export function createSseTransport(ctx: TransportContext): Transport {
       for (;;) {
         attempt++
         const msgsBefore = c.msgsIn
+        const attemptAt = mono()
         const r = await runAttempt(attempt)
         if (stopped || ctx.signal.aborted || r.kind === 'stopped') {
           emit({ type: 'conn.state', conn, state: 'closed', attempt, reason: 'stopped' })
@@ -509,9 +513,10 @@ export function createSseTransport(ctx: TransportContext): Transport {
           emit({ type: 'conn.state', conn, state: 'failed', attempt, reason: r.reason })
           return ctx.finish(r.reason, exitCodeFor(r.code ?? 'WT_INTERNAL'))
         }
-        // Consecutive attempts that delivered no event (refused, or opened and ended at once):
-        // what backoff counts. One that delivered events starts it over.
-        failures = c.msgsIn > msgsBefore ? 1 : failures + 1
+        // Consecutive attempts that came to nothing (refused, or opened and ended at once with no
+        // event): what backoff counts. One that delivered events, or stayed open a while (a quiet
+        // stream with only comments, cut by an idle timeout), starts it over.
+        failures = c.msgsIn > msgsBefore || (r.kind === 'ended' && mono() - attemptAt >= PRODUCTIVE_OPEN_MS) ? 1 : failures + 1
         if (!reconnectOn || (policy.maxAttempts > 0 && attempt > policy.maxAttempts)) {
           const clean = r.kind === 'ended' && !r.code
           emit({ type: 'conn.state', conn, state: clean ? 'closed' : 'failed', attempt, reason: r.reason })
