@@ -155,7 +155,7 @@ export function formToSpec(form: ComposerForm, profiles: readonly SavedProfile[]
 
 /** The reverse, to load a saved target into the composer. */
 export function specToForm(spec: ConnectionSpec, name = '', profiles: readonly SavedProfile[] = [], rememberPassword = false): ComposerForm {
-  const f: ComposerForm = { ...DEFAULT_FORM, name: spec.name ?? name, url: spec.url, transport: spec.transport, rememberPassword, fillTokens: emptySecretParams(spec.url) }
+  const f: ComposerForm = { ...DEFAULT_FORM, name: spec.name ?? name, url: spec.url, transport: spec.transport, rememberPassword, fillTokens: rememberPassword ? [] : emptySecretParams(spec.url) }
   if (spec.method) f.method = spec.method
   if (spec.headers) f.headers = spec.headers.map(([k, v]) => `${k}: ${v}`).join('\n')
   if (spec.ws?.subprotocols) f.subprotocols = spec.ws.subprotocols.join(', ')

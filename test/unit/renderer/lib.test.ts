@@ -210,6 +210,10 @@ describe('composer: a saved target whose URL token was not kept', () => {
     expect(formToSpec({ ...f, url: 'wss://h/s?room=&token' }).url).toBe('wss://h/s?room=&token')
     // Save target may keep it empty (with Remember off it would not be written anyway).
     expect(formToSpec(f, [], { saving: true }).url).toBe('wss://h/s?room=1&access_token=')
+    // Saved with Remember on, an empty ?key= is as the user saved it: nothing to fill in.
+    const kept = specToForm({ url: 'wss://h/s?room=1&key=', transport: 'ws' }, 'x', [], true)
+    expect(kept.fillTokens).toEqual([])
+    expect(formToSpec(kept).url).toBe('wss://h/s?room=1&key=')
     // A URL typed by hand with an empty ?key= is the user's business: sent as typed.
     expect(formToSpec({ ...DEFAULT_FORM, url: 'wss://h/s?key=&access_token=' }).url).toBe('wss://h/s?key=&access_token=')
     expect(formHasSecrets({ ...DEFAULT_FORM, url: 'wss://h/s?room=1&access_token=abc' })).toBe(true)

@@ -270,6 +270,13 @@ describe('the row window of a connection', () => {
     expect(v.holdsBeginning).toBe(false)
   })
 
+  it("the waterfall's first message is a long-poll reply that carried data, not a timeout or an empty reply (as msgsIn counts)", () => {
+    const cycle = (outcome: string): WiretraceEvent => ({ seq: 1, ts: 1, conn: 'c1', type: 'poll.cycle', index: 0, method: 'GET', url: 'http://x/', status: null, heldMs: 1, durationMs: 1, outcome }) as WiretraceEvent
+    expect(['data', 'empty', 'timeout', 'error', 'http-error'].map((o) => M.isFirstMessage(cycle(o)))).toEqual([true, false, false, false, false])
+    expect(M.isFirstMessage(event(2))).toBe(true)
+    expect(M.isFirstMessage(event(9))).toBe(false)
+  })
+
   it('indexOfSeq finds the first row at or after a seq', () => {
     const rows = [1, 3, 5, 7].map((seq) => ({ seq }) as ConnModule.ConnView['rows'][number])
     expect([0, 1, 2, 3, 7, 8].map((s) => M.indexOfSeq(rows, s))).toEqual([0, 0, 1, 1, 3, 4])

@@ -31,6 +31,12 @@ const LIFECYCLE = new Set([
   'open', 'ws.negotiated', 'h2.session', 'error', 'diagnosis', 'end',
 ])
 
+/** A message for the waterfall's "first message": a long-poll cycle only when it carried data (as msgsIn counts). */
+export function isFirstMessage(e: WiretraceEvent): boolean {
+  const t = e.type
+  return t === 'ws.message' || t === 'sse.event' || t === 'stream.line' || t === 'stream.data' || (t === 'poll.cycle' && e.outcome === 'data')
+}
+
 /** The first index in `rows` (sorted by seq) whose seq is >= `seq` (rows.length if none). */
 export function indexOfSeq(rows: readonly Row[], seq: number): number {
   let lo = 0
@@ -504,7 +510,7 @@ export class ConnView {
     if (this.firstMessageTs === null) {
       const open = this.pendingLifecycle.findLast((e) => e.type === 'open')
       if (open) {
-        const first = run.find((e) => e.seq > open.seq && (e.type === 'ws.message' || e.type === 'sse.event' || e.type === 'stream.line' || e.type === 'stream.data' || e.type === 'poll.cycle'))
+        const first = run.find((e) => e.seq > open.seq && isFirstMessage(e))
         if (first) this.firstMessageTs = first.ts
       }
     }
@@ -542,7 +548,7 @@ export class ConnView {
       if (t === 'open') this.awaitingFirst = true
       if (this.pendingLifecycle.length < MAX_LIFECYCLE) this.pendingLifecycle.push(ev)
       this.lifecycleChanged = true
-    } else if (this.awaitingFirst && (t === 'ws.message' || t === 'sse.event' || t === 'stream.line' || t === 'stream.data' || t === 'poll.cycle')) {
+    } else if (this.awaitingFirst && isFirstMessage(ev)) {
       this.awaitingFirst = false
       this.firstMessageTs = ev.ts
     }
