@@ -205,18 +205,16 @@ describe('targets.json', () => {
     expect(s.takeProblems()).toEqual([])
   })
 
-  it('an entry without the flag whose only secret is a URL token is not marked remembered: the token goes on the next save', () => {
-    // Tokens were not counted as secrets when these entries were saved (with Remember off, no flag was written).
+  it('an entry without the flag whose secret is a URL token keeps it, marked remembered: never deleted behind the user', () => {
     const tfile = path.join(dir, 'targets-tok.json')
     fs.writeFileSync(tfile, JSON.stringify({ version: 1, targets: [{ name: 'tok', spec: { url: 'wss://example.test/s?room=1&access_token=Tok-77', transport: 'ws' } }] }))
     const s = new TargetStore(tfile)
-    expect(s.list()[0]!.rememberPassword).toBeUndefined()
-    // Not offered to the composer either: it asks for the token.
-    expect(s.list()[0]!.spec.url).toBe('wss://example.test/s?room=1&access_token=')
+    expect(s.list()[0]).toMatchObject({ rememberPassword: true, spec: { url: 'wss://example.test/s?room=1&access_token=Tok-77' } })
     s.save({ name: 'other', spec: { url: 'wss://example.test/o', transport: 'ws' } })
-    const text = fs.readFileSync(tfile, 'utf8')
-    expect(text).not.toContain('Tok-77')
-    expect(text).toContain('access_token=')
+    expect(fs.readFileSync(tfile, 'utf8')).toContain('Tok-77')
+    // Saved again without Remember, the token goes.
+    s.save({ name: 'tok', spec: { url: 'wss://example.test/s?room=1&access_token=Tok-77', transport: 'ws' } })
+    expect(fs.readFileSync(tfile, 'utf8')).not.toContain('Tok-77')
   })
 
   it('strips passwords (proxy, URL, key passphrase) unless remembered; writes 0600 atomically', () => {

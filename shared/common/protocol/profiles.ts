@@ -270,9 +270,8 @@ export function isSecretHeader(name: string): boolean {
  * Whether a target's spec holds a secret: a password in its URL, a secret header value, an
  * inline private key or PKCS#12 bundle, a key passphrase, or a secret of its network profile.
  */
-export function specHasSecrets(spec: ConnectionSpec, opts: { urlTokens?: boolean } = {}): boolean {
-  if (urlWithoutPassword(spec.url) !== spec.url) return true
-  if (opts.urlTokens !== false && urlWithEmptySecretParams(spec.url) !== spec.url) return true
+export function specHasSecrets(spec: ConnectionSpec): boolean {
+  if (urlWithoutPassword(spec.url) !== spec.url || urlWithEmptySecretParams(spec.url) !== spec.url) return true
   if (spec.headers?.some(([k, v]) => v !== '' && isSecretHeader(k))) return true
   if (spec.tls?.passphrase || spec.tls?.key || spec.tls?.pfx) return true
   return !!spec.network && hasSecrets(spec.network)

@@ -196,11 +196,10 @@ export class TargetStore {
         // Without the host's file-name rules, as profiles: a target saved before them stays and
         // is refused, naming the field, only when it is opened.
         const t = checkTarget(e, 'target', { fileNames: false })
-        // Saved before passwords were optional: they were kept, so they stay kept (the file is 0600 now).
-        // URL tokens do not count: entries saved with Remember off, before tokens were secrets,
-        // carry no flag either; their tokens go now (and from the file on its next write).
-        if (t.rememberPassword === undefined && specHasSecrets(t.spec, { urlTokens: false })) return { ...t, rememberPassword: true }
-        return t.rememberPassword === true ? t : { ...t, spec: stripSpecSecrets(t.spec) }
+        // Saved without the flag (before passwords were optional, or before URL tokens counted as
+        // secrets): what it holds was kept, so it stays kept and is marked so (the file is 0600
+        // now); the user unticks "Remember" and saves to drop it. Never deleted behind their back.
+        return t.rememberPassword === undefined && specHasSecrets(t.spec) ? { ...t, rememberPassword: true } : t
       },
       MAX_TARGETS,
       'targets',
