@@ -286,7 +286,8 @@ function reconnectFromArgs(transport: Transport, v: Record<string, unknown>): Pa
   const toggle = v.reconnect === true ? '--reconnect' : v.reconnect === false ? '--no-reconnect' : undefined
   const settings = ['reconnect-max', 'reconnect-delay', 'reconnect-max-delay'].filter((k) => v[k] !== undefined).map((k) => `--${k}`)
   if (transport === 'h2' || transport === 'stream') {
-    const first = toggle ?? settings[0]
+    // --no-reconnect says what they do anyway (scripts may pass it to every transport).
+    const first = (v.reconnect === true ? '--reconnect' : undefined) ?? settings[0]
     if (first) throw new WiretraceError('WT_USAGE', `${first} does not apply to ${transport}: ${transport === 'h2' ? 'an HTTP/2 recording' : 'a raw stream'} is one request, never reconnected`)
     return undefined
   }
