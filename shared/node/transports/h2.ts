@@ -144,6 +144,8 @@ export function createH2Transport(ctx: TransportContext): Transport {
     s({ exit, reason })
   }
   const fail = (code: ErrorCode, phase: 'handshake' | 'open' | 'tls', message: string, detail?: Record<string, unknown>): void => {
+    // One fatal error per run: after the run ended (stopped, or an earlier failure), nothing more is claimed.
+    if (!settle) return
     emit({ type: 'error', conn, code, phase, message, fatal: true, ...(detail ? { detail } : {}) })
     done(exitCodeFor(code), message)
   }
@@ -236,6 +238,7 @@ export function createH2Transport(ctx: TransportContext): Transport {
        * never reach JavaScript and cannot be quoted; their count and nghttp2's verdict can.
        */
       const notHttp2 = (why: string | null): void => {
+        if (!settle) return
         const n = h2cBytesIn()
         const got = n === null ? '' : ` (${n} byte(s) received)`
         const verdict = why
@@ -311,6 +314,8 @@ export function createH2Transport(ctx: TransportContext): Transport {
         }
       })
       s.on('error', (e: Error & { code?: string; errno?: number }) => {
+        // After the run ended (stopped, or already failed): nothing more to claim.
+        if (!settle) return
         const m = e.message
         if (!gotRemote) {
           // node:http2 turns nghttp2's "unexpected data while we expected SETTINGS frame" into
