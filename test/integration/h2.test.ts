@@ -3,6 +3,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import net from 'node:net'
+import tls from 'node:tls'
 import { makeCa, type TestCa } from '../fixtures/certs.ts'
 import { startBigFrameH2Fixture, startH2Fixture, startHttp1Fixture, startHttp1TlsFixture, startSilentTcpFixture, type H2Fixture } from '../fixtures/servers/http2.ts'
 import { run, start } from '../fixtures/engine.ts'
@@ -221,6 +222,29 @@ describe('h2: says where it stuck instead of hanging', () => {
     } finally {
       for (const sock of socks) sock.destroy()
       await new Promise<void>((r) => proxy.close(() => r()))
+    }
+  })
+
+  it('TLS where ALPN says h2 but the server then speaks HTTP/1.1: WT_H2_PROTOCOL and a diagnosis about what terminates TLS', async () => {
+    // A TLS server that advertises h2 and answers like an HTTP/1.1 server (a misconfigured TLS terminator).
+    const srv = tls.createServer({ ...leaf, ALPNProtocols: ['h2'] }, (sock) => {
+      sock.on('error', () => undefined)
+      sock.once('data', () => sock.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'))
+    })
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    try {
+      const port = (srv.address() as net.AddressInfo).port
+      const r = await run({ url: `https://127.0.0.1:${port}/`, transport: 'h2', tls: { ca: [ca.caCert] }, h2: { timeoutMs: 2000 } })
+      expect(r.of('tls')[0]?.alpn).toBe('h2')
+      const fatal = r.of('error').filter((e) => e.fatal)
+      expect(fatal.map((e) => e.code)).toEqual(['WT_H2_PROTOCOL'])
+      expect(fatal[0]!.message).toMatch(/ALPN selected h2 but the server does not speak HTTP\/2/)
+      const d = r.of('diagnosis').filter((x) => x.code === 'WT_H2_PROTOCOL')
+      expect(d).toHaveLength(1)
+      expect(d[0]!.title).toBe('ALPN chose h2, but what answered does not speak HTTP/2')
+      expect(d[0]!.explanation).toMatch(/TLS/)
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()))
     }
   })
 

@@ -262,6 +262,21 @@ export function createH2Transport(ctx: TransportContext): Transport {
               'If the server should speak h2c, check that prior-knowledge h2c is enabled on this port (not only the Upgrade path).',
             ],
           })
+        } else {
+          emit({
+            type: 'diagnosis',
+            conn,
+            code: 'WT_H2_PROTOCOL',
+            severity: 'error',
+            title: 'ALPN chose h2, but what answered does not speak HTTP/2',
+            explanation:
+              'The TLS handshake selected h2, so the client sent the HTTP/2 preface; what came back was not an HTTP/2 SETTINGS frame. Whatever terminates TLS here advertises h2 without speaking it, or hands the connection to an HTTP/1.1 backend: a misconfigured load balancer or TLS terminator, or an intercepting proxy (see the issuer in the TLS event).',
+            suggestions: [
+              'Watch the same URL over HTTP/1.1: --transport stream or sse.',
+              'Compare with a direct connection, without the proxy, and check the TLS issuer.',
+              'Ask the operator of the endpoint to offer h2 in ALPN only where HTTP/2 is served.',
+            ],
+          })
         }
         s.destroy()
       }
