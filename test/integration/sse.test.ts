@@ -165,6 +165,13 @@ describe('SSE: reconnect and resume', () => {
     expect(r.of('sse.resume')[0]).toMatchObject({ lastEventId: '13', firstId: '14', duplicates: 0, gap: 0 })
   })
 
+  it('after the stream reset the id to "", a reconnect sends no Last-Event-ID, not the user\'s header again', async () => {
+    const f = await fixture()
+    const r = await run({ url: `${f.url}/sse/id-reset`, transport: 'sse', headers: [['Last-Event-ID', '1']], maxMessages: 3 })
+    expect(r.of('sse.event').map((e) => e.lastEventId).slice(0, 3)).toEqual(['5', '', '5'])
+    expect(f.lastEventIds.map((b) => b?.toString() ?? null)).toEqual(['1', null])
+  })
+
   it('sends a non-ASCII last event id as its UTF-8 bytes', async () => {
     const f = await fixture()
     const r = start({ url: `${f.url}/sse/unicode-id`, transport: 'sse', maxMessages: 2 })

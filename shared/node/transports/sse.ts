@@ -114,9 +114,13 @@ export function createSseTransport(ctx: TransportContext): Transport {
     ctx.emit(d)
   }
 
+  /** The stream has dispatched an event with an id field: from then on Last-Event-ID follows it. */
+  let streamGaveId = false
+
   const sink: SseSink = {
     event(id, type, data, lastEventId, retry, size) {
       c.msgsIn++
+      if (id !== undefined) streamGaveId = true
       const ev = { seq: 0, ts: 0, conn, type: 'sse.event', id, event: type, data, retry, lastEventId, size } as SseEvent
       if (resumeFrom !== null && id !== undefined) checkResume(id)
       // The data's wire bytes, when the parser took them straight from a chunk (see SseParser.dataSrc).
@@ -254,9 +258,9 @@ export function createSseTransport(ctx: TransportContext): Transport {
 
   function requestHeaders(dialed: DialResult): HeaderPairs {
     const id = parser.lastEventId
-    // A Last-Event-ID the user set says where the stream starts; once the stream has given an
-    // id, a reconnect resumes from that one, as EventSource does.
-    const h: HeaderPairs = id !== '' && id !== (o.lastEventId ?? '') ? (spec.headers ?? []).filter(([k]) => k.toLowerCase() !== 'last-event-id') : [...(spec.headers ?? [])]
+    // A Last-Event-ID the user set says where the stream starts; once the stream has given an id
+    // field (even an empty one, which resets it), a reconnect follows the stream, as EventSource does.
+    const h: HeaderPairs = streamGaveId ? (spec.headers ?? []).filter(([k]) => k.toLowerCase() !== 'last-event-id') : [...(spec.headers ?? [])]
     if (!hasHeader(h, 'accept')) h.push(['Accept', 'text/event-stream'])
     if (!hasHeader(h, 'cache-control')) h.push(['Cache-Control', 'no-store'])
     if (id !== '' && !hasHeader(h, 'last-event-id')) {
