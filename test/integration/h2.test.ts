@@ -7,6 +7,7 @@ import tls from 'node:tls'
 import { makeCa, type TestCa } from '../fixtures/certs.ts'
 import { startBigFrameH2Fixture, startH2Fixture, startHttp1Fixture, startHttp1TlsFixture, startSilentTcpFixture, type H2Fixture } from '../fixtures/servers/http2.ts'
 import { run, start } from '../fixtures/engine.ts'
+import { runLab } from '../../shared/node/lab/index.ts'
 
 let ca: TestCa
 let leaf: { cert: string; key: string }
@@ -189,39 +190,17 @@ describe('h2: says where it stuck instead of hanging', () => {
 
   it('through a CONNECT proxy, the proxy\'s own reply is not counted as the server\'s answer', async () => {
     const f = await keep(startSilentTcpFixture({ close: true }))
-    // A minimal CONNECT proxy: "200 Connection established", then the bytes both ways.
-    const socks = new Set<net.Socket>()
-    const proxy = net.createServer((down) => {
-      socks.add(down)
-      down.on('error', () => undefined)
-      let head = ''
-      const onData = (d: Buffer): void => {
-        head += d.toString('latin1')
-        if (!head.includes('\r\n\r\n')) return
-        down.removeListener('data', onData)
-        const [host, port] = head.split(' ')[1]!.split(':')
-        const up = net.connect(Number(port), host!, () => {
-          down.write('HTTP/1.1 200 Connection established\r\n\r\n')
-          up.pipe(down)
-          down.pipe(up)
-        })
-        up.on('error', () => down.destroy())
-        up.on('close', () => down.end())
-      }
-      down.on('data', onData)
-    })
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    // The project's proxy lab, CONNECT by default: its "200 Connection established" is the path's, not the server's.
+    const lab = await runLab()
     try {
-      const port = (proxy.address() as net.AddressInfo).port
-      const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs: 2000 }, network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port } } })
+      const r = await run({ url: `${f.url}/`, transport: 'h2', h2: { timeoutMs: 2000 }, network: { mode: 'manual', proxy: { kind: 'http', host: '127.0.0.1', port: lab.port } } })
       expect(r.of('proxy.connect')[0]?.status).toBe(200)
       const fatal = r.of('error').filter((e) => e.fatal)
       expect(fatal.map((e) => e.code)).toEqual(['WT_CONNECTION_CLOSED'])
       expect(fatal[0]!.detail).toMatchObject({ waitingFor: 'settings', bytesReceived: 0 })
       expect(r.of('diagnosis').filter((d) => d.code === 'WT_H2_PROTOCOL')).toEqual([])
     } finally {
-      for (const sock of socks) sock.destroy()
-      await new Promise<void>((r) => proxy.close(() => r()))
+      await lab.close()
     }
   })
 
